@@ -1,0 +1,378 @@
+"""The FastAPI application factory: routes under /v1, errors as JSON naming the field and reason."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from server.api import stream
+from server.api.baskets import parse_basket_csv
+from server.api.schemas import (
+    ERRORS,
+    AwardOut,
+    AwardRequest,
+    CancelRequest,
+    InquiryOut,
+    InstrumentList,
+    InstrumentOut,
+    MarketOut,
+    PortfolioCreate,
+    RfqCreate,
+    TradeList,
+    TradeOut,
+)
+from server.api.services import VenueServices
+from server.api.views import inquiry_view
+from server.domain import bondmath
+from server.domain.bonds import Bond
+from server.domain.calendar import date_from_ns, settlement_date
+from server.domain.commands import Award, Cancel, Command, CreatePortfolio, CreateRfq, LineSpec
+from server.domain.errors import InvalidInput, NotFound, VenueError
+from server.domain.types import NS_PER_SECOND, InquiryKind, Role
+from server.participants import Participant
+from server.settings import Settings
+
+log = logging.getLogger("rfqsim.api")
+
+
+class ORJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class AuthError(VenueError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(VenueError):
+    status = 403
+    code = "forbidden"
+
+
+def error_response(exc: VenueError) -> ORJSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return ORJSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if p in ("body", "query", "path", "header"):
+            continue
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "body"
+
+
+def validation_error(errors: list[Any]) -> InvalidInput:
+    items = [{"field": _loc(tuple(e.get("loc", ()))), "reason": e.get("msg", "invalid")} for e in errors]
+    first = items[0] if items else {"field": "body", "reason": "invalid request"}
+    more = f" (and {len(items) - 1} more problems)" if len(items) > 1 else ""
+    return InvalidInput(first["reason"] + more, field=first["field"],
+                        details={"errors": items[:50], "error_count": len(items)})
+
+
+def services(request: Request) -> VenueServices:
+    svc: VenueServices = request.app.state.services
+    return svc
+
+
+def authenticate(svc: VenueServices, authorization: str | None) -> Participant:
+    if not authorization:
+        raise AuthError("missing Authorization: Bearer <api_key>", field="Authorization")
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("expected Authorization: Bearer <api_key>", field="Authorization")
+    participant = svc.directory.authenticate(key.strip())
+    if participant is None:
+        raise AuthError("unknown API key", field="Authorization")
+    return participant
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Participant:
+    return authenticate(services(request), authorization)
+
+
+def client(who: Annotated[Participant, Depends(caller)]) -> Participant:
+    if who.role is not Role.CLIENT:
+        raise Forbidden(f"{who.id} is a dealer; only clients may do this", field="Authorization")
+    return who
+
+
+Caller = Annotated[Participant, Depends(caller)]
+Client = Annotated[Participant, Depends(client)]
+Services = Annotated[VenueServices, Depends(services)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def fingerprint(route: str, body: Any) -> str:
+    return hashlib.sha256(route.encode() + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def run(svc: VenueServices, command: Command) -> str | None:
+    outcome = await svc.runtime.execute(command)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.ref
+
+
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else round(value * NS_PER_SECOND)
+
+
+def instrument_out(bond: Bond) -> dict[str, Any]:
+    return {"cusip": bond.cusip, "isin": bond.isin, "issuer": bond.issuer, "ticker": bond.ticker,
+            "sector": bond.sector, "rating": bond.rating, "grade": bond.grade, "coupon": bond.coupon,
+            "maturity": bond.maturity.isoformat(), "issue_date": bond.issue_date.isoformat(),
+            "amount_outstanding": bond.amount_outstanding, "min_piece": bond.min_piece,
+            "increment": bond.increment, "day_count": bond.day_count.value, "kind": bond.kind.value}
+
+
+def build_router() -> APIRouter:
+    r = APIRouter(prefix="/v1", responses=ERRORS, default_response_class=ORJSONResponse)
+
+    # --- instruments and market data ---------------------------------------------------------
+    @r.get("/instruments", response_model=InstrumentList, tags=["instruments"])
+    async def list_instruments(svc: Services, _: Caller, q: str = "", rating: str | None = None,
+                               sector: str | None = None, grade: str | None = None,
+                               limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                               offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+        """Search the universe by ticker, issuer or identifier prefix, with optional filters."""
+        found = svc.universe.search(q, rating=rating, sector=sector, grade=grade, limit=limit, offset=offset)
+        return {"instruments": [instrument_out(b) for b in found], "total": len(found)}
+
+    @r.get("/instruments/{identifier}", response_model=InstrumentOut, tags=["instruments"])
+    async def get_instrument(identifier: str, svc: Services, _: Caller) -> Any:
+        return instrument_out(svc.universe.bond(identifier, "identifier"))
+
+    @r.get("/market/{identifier}", response_model=MarketOut, tags=["instruments"])
+    async def get_market(identifier: str, svc: Services, _: Caller) -> Any:
+        """Evaluated mid, yield, spread, liquidity score and risk of one instrument."""
+        i = svc.universe.index_of(identifier, "identifier")
+        bond = svc.universe.instrument(i)
+        snap = svc.market
+        settle = settlement_date(date_from_ns(svc.runtime.clock()))
+        s64 = np.datetime64(settle, "D")
+        m64 = np.datetime64(bond.maturity, "D")
+        dc = bondmath.day_count_code(bond.day_count)
+        ytm = float(snap.mid_yield[i])
+        cpn = bond.coupon / 100
+        return {
+            "cusip": bond.cusip, "isin": bond.isin, "as_of": snap.as_of.isoformat(),
+            "evaluated_mid_price": round(float(snap.mid_price[i]), 6),
+            "evaluated_mid_yield": round(ytm * 100, 6), "spread_bp": round(float(snap.spread_bp[i]), 3),
+            "liquidity_score": round(float(snap.liquidity_score[i]), 2),
+            "modified_duration": round(float(bondmath.modified_duration(cpn, m64, s64, ytm, dc)), 6),
+            "dv01": round(float(bondmath.dv01(cpn, m64, s64, ytm, dc)) * 1e4, 2),
+            "accrued": round(float(bondmath.accrued_interest(cpn, m64, s64, dc)), 6),
+            "settlement_date": settle.isoformat(),
+        }
+
+    # --- RFQs ----------------------------------------------------------------------------------
+    @r.post("/rfqs", status_code=201, response_model=InquiryOut, tags=["rfqs"])
+    async def create_rfq(body: RfqCreate, svc: Services, who: Client, key: IdempotencyKey = None) -> Any:
+        """Ask a panel of dealers for a price on one bond. Omit ``side`` for a two-way market."""
+        fp = fingerprint("rfq", body.model_dump(mode="json"))
+        ref = await run(svc, CreateRfq(
+            client_id=who.id, instrument=body.instrument, side=body.side, quantity=body.quantity,
+            quote_type=body.quote_type, panel=tuple(body.panel) if body.panel is not None else None,
+            time_limit_ns=_seconds(body.time_limit), idempotency_key=key, fingerprint=fp))
+        assert ref is not None
+        return inquiry_view(svc.venue.inquiry_for(ref, who.id, InquiryKind.RFQ), who.id)
+
+    @r.get("/rfqs/{inquiry_id}", response_model=InquiryOut, tags=["rfqs"])
+    async def get_rfq(inquiry_id: str, svc: Services, who: Caller) -> Any:
+        return inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id, InquiryKind.RFQ), who.id)
+
+    @r.post("/rfqs/{inquiry_id}/award", response_model=AwardOut, tags=["rfqs"])
+    async def award_rfq(inquiry_id: str, body: AwardRequest, svc: Services, who: Client,
+                        key: IdempotencyKey = None) -> Any:
+        """Accept one live quote. Exactly one trade results; it is committed before this returns."""
+        return await _award(svc, who, inquiry_id, body, key, InquiryKind.RFQ)
+
+    @r.post("/rfqs/{inquiry_id}/cancel", response_model=InquiryOut, tags=["rfqs"])
+    async def cancel_rfq(inquiry_id: str, svc: Services, who: Client, body: CancelRequest | None = None) -> Any:
+        return await _cancel(svc, who, inquiry_id, body, InquiryKind.RFQ)
+
+    # --- portfolio inquiries -------------------------------------------------------------------
+    @r.post("/portfolio-inquiries", status_code=201, response_model=InquiryOut, tags=["portfolio"],
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/PortfolioCreate"}},
+                "text/csv": {"schema": {"type": "string",
+                                        "description": "header row: identifier, side, quantity"}},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "panel": {"type": "string", "description": "comma-separated dealer ids"},
+                    "time_limit": {"type": "number"}, "name": {"type": "string"}}}},
+            }}})
+    async def create_portfolio(request: Request, svc: Services, who: Client, key: IdempotencyKey = None,
+                               lines: bool = True) -> Any:
+        """A basket of 1 to 10,000 lines priced as one all-or-nothing package. Send JSON, a CSV body
+        (text/csv) or a CSV file upload (multipart field ``file``)."""
+        body = await _portfolio_body(request)
+        fp = fingerprint("portfolio", body.model_dump(mode="json"))
+        ref = await run(svc, CreatePortfolio(
+            client_id=who.id,
+            lines=tuple(LineSpec(ln.instrument, ln.side, ln.quantity) for ln in body.lines),
+            panel=tuple(body.panel) if body.panel is not None else None,
+            time_limit_ns=_seconds(body.time_limit), name=body.name, idempotency_key=key, fingerprint=fp))
+        assert ref is not None
+        return inquiry_view(svc.venue.inquiry_for(ref, who.id, InquiryKind.PORTFOLIO), who.id,
+                            include_lines=lines)
+
+    @r.get("/portfolio-inquiries/{inquiry_id}", response_model=InquiryOut, tags=["portfolio"])
+    async def get_portfolio(inquiry_id: str, svc: Services, who: Caller, lines: bool = True) -> Any:
+        """``lines=false`` leaves out the line list and the quotes' per-line prices of a large basket."""
+        view = inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id, InquiryKind.PORTFOLIO), who.id,
+                            include_lines=lines)
+        if not lines:
+            for quote in view["quotes"]:
+                quote["line_prices"] = None
+        return view
+
+    @r.post("/portfolio-inquiries/{inquiry_id}/award", response_model=AwardOut, tags=["portfolio"])
+    async def award_portfolio(inquiry_id: str, body: AwardRequest, svc: Services, who: Client,
+                              key: IdempotencyKey = None) -> Any:
+        """All or nothing: every line becomes a line of one trade, or nothing is booked."""
+        return await _award(svc, who, inquiry_id, body, key, InquiryKind.PORTFOLIO)
+
+    @r.post("/portfolio-inquiries/{inquiry_id}/cancel", response_model=InquiryOut, tags=["portfolio"])
+    async def cancel_portfolio(inquiry_id: str, svc: Services, who: Client,
+                               body: CancelRequest | None = None) -> Any:
+        return await _cancel(svc, who, inquiry_id, body, InquiryKind.PORTFOLIO)
+
+    # --- trades --------------------------------------------------------------------------------
+    @r.get("/trades", response_model=TradeList, tags=["trades"])
+    async def list_trades(svc: Services, who: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                          before_seq: Annotated[int | None, Query(ge=1)] = None) -> Any:
+        """The caller's trades (as client or dealer), newest first, from the trades projection."""
+        rows = await svc.store.trades_for(who.id, limit=limit + 1, before_seq=before_seq)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_seq = rows[-1].get("_seq") if more and rows else None
+        for row in rows:
+            row.pop("_seq", None)
+        return {"trades": rows, "next_before_seq": next_seq}
+
+    @r.get("/trades/{trade_id}", response_model=TradeOut, tags=["trades"])
+    async def get_trade(trade_id: str, svc: Services, who: Caller) -> Any:
+        trade = await svc.store.trade(trade_id)
+        if trade is None or who.id not in (trade.get("client_id"), trade.get("dealer_id")):
+            raise NotFound(f"no trade {trade_id}", field="trade_id")
+        return trade
+
+    return r
+
+
+async def _portfolio_body(request: Request) -> PortfolioCreate:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if ctype in ("", "application/json"):
+            raw = await request.body()
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidInput(f"body is not valid JSON: {exc}", field="body") from None
+            return PortfolioCreate.model_validate(data)
+        if ctype in ("text/csv", "text/plain", "application/csv"):
+            text = (await request.body()).decode("utf-8-sig", errors="replace")
+            return PortfolioCreate(lines=parse_basket_csv(text, source="body"))
+        if ctype == "multipart/form-data":
+            form = await request.form()
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise InvalidInput("upload the basket as the multipart field 'file'", field="file")
+            text = (await upload.read()).decode("utf-8-sig", errors="replace")
+            panel = form.get("panel")
+            time_limit = form.get("time_limit")
+            name = form.get("name")
+            return PortfolioCreate(
+                lines=parse_basket_csv(text, source=upload.filename or "file"),
+                panel=[p.strip() for p in panel.split(",") if p.strip()] if isinstance(panel, str) else None,
+                time_limit=float(time_limit) if isinstance(time_limit, str) and time_limit else None,
+                name=name if isinstance(name, str) else upload.filename)
+    except ValidationError as exc:
+        raise validation_error(exc.errors()) from None
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="time_limit") from None
+    raise InvalidInput(f"unsupported content type {ctype!r}: send application/json, text/csv or "
+                       "multipart/form-data", field="Content-Type")
+
+
+async def _award(svc: VenueServices, who: Participant, inquiry_id: str, body: AwardRequest, key: str | None,
+                 kind: InquiryKind) -> dict[str, Any]:
+    inquiry = svc.venue.inquiry_for(inquiry_id, who.id, kind)
+    fp = fingerprint(f"award:{inquiry_id}", body.model_dump(mode="json"))
+    trade_id = await run(svc, Award(client_id=who.id, inquiry_id=inquiry.inquiry_id, quote_id=body.quote_id,
+                                    side=body.side, idempotency_key=key, fingerprint=fp))
+    assert trade_id is not None
+    return {"inquiry_id": inquiry_id, "trade": svc.venue.trade_for(trade_id, who.id)}
+
+
+async def _cancel(svc: VenueServices, who: Participant, inquiry_id: str, body: CancelRequest | None,
+                  kind: InquiryKind) -> dict[str, Any]:
+    svc.venue.inquiry_for(inquiry_id, who.id, kind)
+    await run(svc, Cancel(who.id, inquiry_id, body.reason if body else ""))
+    return inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id, kind), who.id)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = await VenueServices.start(settings)
+        app.state.services = svc
+        if svc.generated_participants:
+            lines = "\n".join(f"  {p.id:<14} {p.role.value:<7} {p.api_key}" for p in svc.generated_participants)
+            print(f"rfqsim: first start: development participants written to "
+                  f"{settings.dev_participants_file}\n{lines}", flush=True)
+        try:
+            yield
+        finally:
+            await svc.stop()
+
+    app = FastAPI(title="rfqsim", version="1", lifespan=lifespan, default_response_class=ORJSONResponse,
+                  description="A simulated multi-dealer RFQ and portfolio-trading venue for corporate bonds.")
+    app.include_router(build_router())
+    app.include_router(stream.router)
+
+    @app.exception_handler(VenueError)
+    async def venue_error(_: Request, exc: VenueError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> Response:
+        return error_response(validation_error(list(exc.errors())))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return ORJSONResponse({"error": {"code": "internal", "field": None,
+                                         "reason": "internal error; nothing was booked by this request "
+                                                   "unless its trade appears in GET /v1/trades"}},
+                              status_code=500)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> Any:
+        svc: VenueServices | None = getattr(request.app.state, "services", None)
+        ok = svc is not None and svc.runtime.healthy
+        body = {"status": "ok" if ok else "unavailable",
+                "seq": svc.runtime.published_seq if svc else None,
+                "open_inquiries": len(svc.venue.open_inquiries) if svc else None}
+        return ORJSONResponse(body, status_code=200 if ok else 503)
+
+    return app

@@ -1,0 +1,111 @@
+"""Basket files: CSV with a header row naming identifier, side and quantity columns.
+
+Common column names are recognised (cusip / isin / identifier / security, side / direction / b/s,
+quantity / qty / size / face / notional / par). Quantities may be written 5mm, 250k, 5,000,000.
+Errors say which row, which column and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from server.domain.errors import InvalidInput
+
+IDENTIFIER_COLUMNS = ("identifier", "cusip", "isin", "instrument", "security", "security_id", "id", "bond")
+SIDE_COLUMNS = ("side", "direction", "b/s", "buy/sell", "buysell", "action")
+QUANTITY_COLUMNS = ("quantity", "qty", "size", "face", "face_value", "notional", "par", "amount", "par_amount")
+SIDE_WORDS = {"buy": "buy", "b": "buy", "by": "buy", "purchase": "buy",
+              "sell": "sell", "s": "sell", "sl": "sell", "sale": "sell"}
+_QTY = re.compile(r"^\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*(k|m|mm|mn|mio|bn|b)?\s*$", re.IGNORECASE)
+_SCALE = {None: 1, "k": 1_000, "m": 1_000_000, "mm": 1_000_000, "mn": 1_000_000, "mio": 1_000_000,
+          "bn": 1_000_000_000, "b": 1_000_000_000}
+MAX_ERRORS = 50
+
+
+def parse_quantity(text: str) -> int:
+    """``5mm`` -> 5,000,000; ``250k`` -> 250,000; ``1,000,000`` -> 1,000,000. Raises ValueError."""
+    m = _QTY.match(str(text))
+    if not m:
+        raise ValueError(f"{text!r} is not a quantity (try 5000000, 5,000,000, 5mm or 250k)")
+    number = float(m.group(1).replace(",", "").replace("_", ""))
+    value = number * _SCALE[m.group(2).lower() if m.group(2) else None]
+    if value != int(value):
+        raise ValueError(f"{text!r} is not a whole number of USD face")
+    if value <= 0:
+        raise ValueError(f"{text!r} must be positive")
+    return int(value)
+
+
+def parse_side(text: str) -> str:
+    side = SIDE_WORDS.get(str(text).strip().lower())
+    if side is None:
+        raise ValueError(f"{text!r} is not buy or sell")
+    return side
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    norm = [h.strip().lower().replace(" ", "_") for h in header]
+    for name in names:
+        if name in norm:
+            return norm.index(name)
+    return None
+
+
+def rows_to_lines(header: list[str], rows: list[list[Any]], *, source: str,
+                  first_row: int = 2) -> list[dict[str, Any]]:
+    """Turn a header and rows (from CSV or a spreadsheet) into basket lines; raise InvalidInput
+    listing every bad cell."""
+    cols = {"identifier": _find(header, IDENTIFIER_COLUMNS), "side": _find(header, SIDE_COLUMNS),
+            "quantity": _find(header, QUANTITY_COLUMNS)}
+    missing = [k for k, v in cols.items() if v is None]
+    if missing:
+        raise InvalidInput(f"{source}: the header row {header!r} has no {', '.join(missing)} column "
+                           f"(e.g. identifier/cusip/isin, side, quantity/size/face)", field="file")
+    errors: list[dict[str, str]] = []
+    lines: list[dict[str, Any]] = []
+    for n, row in enumerate(rows, start=first_row):
+        if not any(str(c).strip() for c in row if c is not None):
+            continue  # blank rows are allowed
+        line: dict[str, Any] = {}
+        for name, col in cols.items():
+            assert col is not None
+            cell = row[col] if col < len(row) else None
+            cell_text = "" if cell is None else str(cell).strip()
+            where = f"{source}: row {n}, column {header[col].strip()!r}"
+            try:
+                if not cell_text:
+                    raise ValueError("is empty")
+                if name == "identifier":
+                    line["instrument"] = cell_text.upper()
+                elif name == "side":
+                    line["side"] = parse_side(cell_text)
+                else:
+                    line["quantity"] = parse_quantity(cell_text)
+            except ValueError as exc:
+                errors.append({"field": f"file:row {n}:{name}", "reason": f"{where}: {exc}"})
+        if len(line) == 3:
+            lines.append(line)
+    if errors:
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise InvalidInput(errors[0]["reason"] + more, field=errors[0]["field"],
+                           details={"errors": errors[:MAX_ERRORS], "error_count": len(errors)})
+    if not lines:
+        raise InvalidInput(f"{source}: no lines after the header row", field="file")
+    return lines
+
+
+def parse_basket_csv(text: str, *, source: str = "file") -> list[dict[str, Any]]:
+    if not text.strip():
+        raise InvalidInput(f"{source}: the file is empty", field="file")
+    first_line = text.lstrip().splitlines()[0]
+    delimiter = max(",;\t|", key=first_line.count)  # the header row's most frequent separator
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidInput(f"{source}: not a readable CSV file: {exc}", field="file") from None
+    return rows_to_lines(header, rows, source=source)

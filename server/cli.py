@@ -1,0 +1,67 @@
+"""The ``rfqsim`` command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="rfqsim: a simulated multi-dealer RFQ and portfolio-trading venue for corporate bonds.",
+                  no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _root() -> None:
+    """rfqsim command line."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on [env RFQSIM_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [env RFQSIM_PORT]")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL: sqlite+aiosqlite:///var/rfqsim.db (default) or postgresql+asyncpg://... "
+             "[env RFQSIM_DATABASE_URL]")] = None,
+    participants: Annotated[Path | None, typer.Option(
+        help="TOML file of [[participant]] tables (id, role, api_key) [env RFQSIM_PARTICIPANTS]")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the reference universe [env RFQSIM_SEED]")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning [env RFQSIM_LOG_LEVEL]")] = None,
+) -> None:
+    """Run the venue: HTTP + websocket API, the default dealer panel, the event store."""
+    import uvicorn
+    from pydantic_settings import SettingsError
+
+    from server.api.app import create_app
+    from server.participants import ParticipantsError
+    from server.settings import Settings
+
+    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url,
+                                    "participants": participants, "seed": seed,
+                                    "log_level": log_level}.items() if v is not None}
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except (ValueError, SettingsError) as exc:
+        typer.echo(f"rfqsim: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if settings.participants is not None:
+            from server.participants import load_participants
+
+            load_participants(settings.participants)  # fail fast, with the file's problem named
+    except ParticipantsError as exc:
+        typer.echo(f"rfqsim: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"rfqsim: serving on http://{settings.host}:{settings.port} (database {settings.database_url})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                ws="websockets-sansio", lifespan="on")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,530 @@
+"""The event store: the append-only event log and its projections, on SQLite or PostgreSQL.
+
+Events are the record (DESIGN.md, principle 2). ``EventStore.append`` writes a batch of events,
+the audience rows that make each participant's stream an index range scan, and the inquiry and
+trade projections, all in one transaction: either the whole batch is recorded or none of it.
+``EventStore.load`` streams the log back in seq order for replay at start-up; each event's
+canonical JSON is stored verbatim, so a replayed event serialises to the very same bytes.
+
+``GroupCommitWriter`` sits in front of a store in the live runtime: many coroutines hand it events,
+one background task commits everything pending in a single transaction (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import String, bindparam, event, func, insert, select, text, union_all, update
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from server.domain.events import (
+    INQUIRY_AWARDED,
+    INQUIRY_CANCELLED,
+    INQUIRY_CREATED,
+    INQUIRY_EXPIRED,
+    INQUIRY_NO_QUOTES,
+    TRADE_BOOKED,
+    Event,
+)
+from server.persistence.models import event_audience_table, events_table, inquiries_table, trades_table
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_LOCK_KEY = 0x7266_7173_696D  # "rfqsim": PostgreSQL advisory lock held while migrating
+_WRITE = "rfqsim_write"  # execution option: on SQLite, take the write lock at BEGIN
+
+_END_TYPES = frozenset({INQUIRY_AWARDED, INQUIRY_EXPIRED, INQUIRY_CANCELLED, INQUIRY_NO_QUOTES})
+_JSON_OPTS = orjson.OPT_SORT_KEYS
+
+
+class StoreError(Exception):
+    """The store refused a batch; nothing of it was written."""
+
+
+class StoreConflict(StoreError):
+    """The batch breaks a uniqueness rule of the record: an event seq that is already taken, or a
+    second trade for one inquiry. Nothing of the batch was written."""
+
+
+# --------------------------------------------------------------------------------------------- URLs
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Rewrite plain ``postgresql://`` / ``postgres://`` / ``sqlite://`` URLs to the async drivers."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+asyncpg")
+    elif u.drivername == "sqlite":
+        u = u.set(drivername="sqlite+aiosqlite")
+    if u.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError(f"unsupported database URL {u.render_as_string(hide_password=True)!r}: "
+                         "use sqlite+aiosqlite:///path/file.db or postgresql+asyncpg://user@host/db")
+    return u
+
+
+def _sqlite_file(u: URL) -> Path | None:
+    db = u.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
+# ------------------------------------------------------------------------------------ event -> rows
+
+
+def _field(ev: Event, name: str) -> Any:
+    try:
+        return ev.data[name]
+    except KeyError:
+        raise StoreError(f"event seq={ev.seq} type={ev.type!r} lacks the field {name!r}") from None
+
+
+class _Rows:
+    """The rows one batch of events turns into, computed before the transaction opens."""
+
+    __slots__ = ("audience", "events", "inquiries", "trades", "updates")
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.audience: list[dict[str, Any]] = []
+        self.inquiries: list[dict[str, Any]] = []
+        self.trades: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []  # inquiry state changes, in seq order
+        for ev in events:
+            self.events.append({"seq": ev.seq, "ts": ev.ts, "type": ev.type, "inquiry_id": ev.inquiry_id,
+                                "payload": ev.to_json().decode()})
+            self.audience.extend({"participant_id": p, "seq": ev.seq} for p in dict.fromkeys(ev.audience))
+            if ev.type == INQUIRY_CREATED:
+                self.inquiries.append(_inquiry_row(ev))
+            elif ev.type in _END_TYPES:
+                self.updates.append({"b_id": _field(ev, "inquiry_id"), "b_state": _field(ev, "state"),
+                                     "b_trade_id": ev.data.get("trade_id"), "b_seq": ev.seq})
+            elif ev.type == TRADE_BOOKED:
+                self.trades.append(_trade_row(ev))
+
+
+def _inquiry_row(ev: Event) -> dict[str, Any]:
+    return {
+        "id": _field(ev, "inquiry_id"),
+        "kind": _field(ev, "kind"),
+        "client_id": _field(ev, "client_id"),
+        "state": "open",
+        "created_ts": int(_field(ev, "created_ts")),
+        "expires_ts": int(_field(ev, "expires_ts")),
+        "n_lines": len(_field(ev, "lines")),
+        "panel": orjson.dumps(list(_field(ev, "panel"))).decode(),
+        "trade_id": None,
+        "last_seq": ev.seq,
+    }
+
+
+def _trade_row(ev: Event) -> dict[str, Any]:
+    return {
+        "id": _field(ev, "trade_id"),
+        "inquiry_id": _field(ev, "inquiry_id"),
+        "quote_id": _field(ev, "quote_id"),
+        "client_id": _field(ev, "client_id"),
+        "dealer_id": _field(ev, "dealer_id"),
+        "executed_ts": int(_field(ev, "executed_ts")),
+        "trade_date": date.fromisoformat(_field(ev, "trade_date")),
+        "settlement_date": date.fromisoformat(_field(ev, "settlement_date")),
+        "net_settlement": Decimal(str(_field(ev, "net_settlement"))),
+        "gross_notional": int(_field(ev, "gross_notional")),
+        "n_lines": len(ev.data.get("lines") or ()),
+        "payload": orjson.dumps(ev.data, option=_JSON_OPTS).decode(),
+        "seq": ev.seq,
+    }
+
+
+_ins = inquiries_table.c
+# An ending event sets the state; only "inquiry.awarded" carries a trade id (the others keep NULL).
+_UPDATE_INQUIRY = (
+    update(inquiries_table)
+    .where(_ins.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"),
+            trade_id=func.coalesce(bindparam("b_trade_id", type_=String(40)), _ins.trade_id),
+            last_seq=bindparam("b_seq"))
+)
+_INSERT_EVENTS = insert(events_table)
+_INSERT_AUDIENCE = insert(event_audience_table)
+_INSERT_INQUIRIES = insert(inquiries_table)
+_INSERT_TRADES = insert(trades_table)
+
+
+def _conflict_message(exc: IntegrityError) -> str:
+    detail = str(exc.orig) if exc.orig is not None else str(exc)
+    low = detail.lower()
+    if "trades" in low and "inquiry_id" in low:
+        what = "a trade is already booked for this inquiry"
+    elif "trades" in low:
+        what = "trade id already booked"
+    elif "events" in low or "event_audience" in low:
+        what = "event seq already recorded"
+    elif "inquiries" in low:
+        what = "inquiry id already recorded"
+    else:
+        what = "integrity rule broken"
+    return f"batch refused, nothing written: {what} ({detail.strip().splitlines()[0]})"
+
+
+# ------------------------------------------------------------------------------------------ store
+
+
+class EventStore:
+    """The event log and its projections. Open with ``await EventStore.open(url)``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @classmethod
+    async def open(cls, url: str | URL, *, echo: bool = False,
+                   connect_args: dict[str, Any] | None = None) -> EventStore:
+        """Create the engine and check that the database answers.
+
+        SQLite (``sqlite+aiosqlite:///path/file.db``; ``sqlite:///`` is rewritten): the parent
+        folder is created if missing. Every connection runs in WAL mode with ``synchronous=NORMAL``:
+        a committed transaction survives the process being killed at any point (it is in the WAL
+        file); only an operating-system crash or a power loss may lose the last few commits, never
+        corrupt the file. ``foreign_keys=ON``, and a busy timeout so a second process waits for
+        the write lock instead of failing. Transactions are begun explicitly (``BEGIN``, and
+        ``BEGIN IMMEDIATE`` for writes), so DDL is transactional too.
+
+        PostgreSQL (``postgresql+asyncpg://...``; ``postgresql://`` is rewritten). ``connect_args``
+        go to the driver, e.g. ``{"server_settings": {"search_path": "my_schema"}}`` for asyncpg.
+        """
+        u = normalize_url(url)
+        args = dict(connect_args or {})
+        if u.get_backend_name() == "sqlite":
+            path = _sqlite_file(u)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(u, echo=echo, connect_args=args)
+            _install_sqlite_hooks(engine)
+        else:
+            engine = create_async_engine(u, echo=echo, connect_args=args, pool_pre_ping=True)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            await engine.dispose()
+            raise StoreError(f"cannot open the database {u.render_as_string(hide_password=True)}: "
+                             f"{exc}") from exc
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> EventStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    # -- schema
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest migration (Alembic ``upgrade head``). Safe to run again,
+        and from several processes at once (PostgreSQL: an advisory lock; SQLite: the write lock)."""
+        async with self._writing() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            await conn.run_sync(_upgrade_head)
+
+    # -- writing
+
+    async def append(self, events: Sequence[Event]) -> None:
+        """Record a batch of events and update the projections, in one transaction.
+
+        Raises ``StoreConflict`` (a seq already taken, a second trade for an inquiry) or
+        ``StoreError`` (a malformed payload, a value too long for its column); in either case
+        nothing of the batch is written.
+        """
+        if not events:
+            return
+        rows = _Rows(events)
+        try:
+            async with self._writing() as conn:
+                await conn.execute(_INSERT_EVENTS, rows.events)
+                if rows.audience:
+                    await conn.execute(_INSERT_AUDIENCE, rows.audience)
+                if rows.inquiries:
+                    await conn.execute(_INSERT_INQUIRIES, rows.inquiries)
+                if rows.trades:
+                    await conn.execute(_INSERT_TRADES, rows.trades)
+                if rows.updates:
+                    await conn.execute(_UPDATE_INQUIRY, rows.updates)
+        except IntegrityError as exc:
+            raise StoreConflict(_conflict_message(exc)) from exc
+        except DataError as exc:
+            raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
+
+    # -- reading
+
+    async def last_seq(self) -> int:
+        """The highest recorded seq, 0 when the log is empty."""
+        async with self._engine.connect() as conn:
+            value = await conn.scalar(select(func.max(events_table.c.seq)))
+        return int(value) if value is not None else 0
+
+    async def load(self, after_seq: int = 0, batch: int = 5000) -> AsyncIterator[Event]:
+        """Every event with seq > ``after_seq``, in seq order: ``async for event in store.load()``.
+
+        Streams in batches of ``batch`` events (keyset pagination on seq); no transaction is held
+        open while the caller consumes an event.
+        """
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        seq_col, payload_col = events_table.c.seq, events_table.c.payload
+        cursor = after_seq
+        while True:
+            async with self._engine.connect() as conn:
+                result = await conn.execute(
+                    select(seq_col, payload_col).where(seq_col > cursor).order_by(seq_col).limit(batch))
+                rows = result.all()
+            for row in rows:
+                yield Event.from_json(row[1])
+            if len(rows) < batch:
+                return
+            cursor = rows[-1][0]
+
+    async def events_for(self, participant_id: str, after_seq: int, limit: int = 1000) -> list[Event]:
+        """The events ``participant_id`` may see with seq > ``after_seq``, in seq order."""
+        a, e = event_audience_table.c, events_table.c
+        stmt = (select(e.payload).select_from(event_audience_table.join(events_table, e.seq == a.seq))
+                .where(a.participant_id == participant_id, a.seq > after_seq)
+                .order_by(a.seq).limit(limit))
+        async with self._engine.connect() as conn:
+            payloads = (await conn.scalars(stmt)).all()
+        return [Event.from_json(p) for p in payloads]
+
+    async def trades_for(self, participant_id: str, *, limit: int = 100,
+                         before_seq: int | None = None) -> list[dict[str, Any]]:
+        """Trades where ``participant_id`` is the client or the dealer, newest first (the
+        ``trade.booked`` payloads). Page with ``before_seq`` = the last trade's booking seq."""
+        t = trades_table.c
+        branches = []
+        for col in (t.client_id, t.dealer_id):  # two index range scans, merged
+            q = select(t.seq, t.payload).where(col == participant_id)
+            if before_seq is not None:
+                q = q.where(t.seq < before_seq)
+            branches.append(select(q.order_by(t.seq.desc()).limit(limit).subquery()))
+        both = union_all(*branches).subquery()
+        stmt = select(both.c.seq, both.c.payload).order_by(both.c.seq.desc()).limit(2 * limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        out: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for seq, payload in rows:
+            if seq not in seen:  # a participant both client and dealer of a trade
+                seen.add(seq)
+                out.append(orjson.loads(payload))
+                if len(out) == limit:
+                    break
+        return out
+
+    async def trade(self, trade_id: str) -> dict[str, Any] | None:
+        async with self._engine.connect() as conn:
+            payload = await conn.scalar(select(trades_table.c.payload).where(trades_table.c.id == trade_id))
+        return None if payload is None else orjson.loads(payload)
+
+    async def inquiry_row(self, inquiry_id: str) -> dict[str, Any] | None:
+        """The inquiry projection: id, kind, client_id, state, created_ts, expires_ts, n_lines,
+        panel (list), trade_id, last_seq."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(select(inquiries_table).where(_ins.id == inquiry_id))
+            row = result.mappings().first()
+        if row is None:
+            return None
+        out = dict(row)
+        out["panel"] = orjson.loads(out["panel"])
+        return out
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 driver (it skips it for DDL and SELECT); see _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front, so two writers queue on busy_timeout instead of
+        # one failing at once when it tries to upgrade a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def alembic_config() -> Config:
+    """Alembic configuration built in code: no alembic.ini needed."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    return cfg
+
+
+def _upgrade_head(connection: Connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+# ------------------------------------------------------------------------------- group commit
+
+
+def _consume(fut: asyncio.Future[None]) -> None:
+    # A waiter that was cancelled no longer looks at its future: mark the exception as retrieved.
+    if not fut.cancelled():
+        fut.exception()
+
+
+class GroupCommitWriter:
+    """Group commit in front of an ``EventStore``.
+
+    ``await writer.write(events)`` queues the events and returns once the transaction holding them
+    is committed. One background task takes everything pending and commits it with a single
+    ``store.append`` (at most ``max_batch_events`` per transaction), in the order it was queued.
+
+    Order: seq order is kept across transactions. Events must be handed over in seq order;
+    ``submit`` queues synchronously, so the order of the calls is the order of the log. A write
+    whose lowest seq is not above every seq already committed (or ahead of it in the same batch)
+    is refused with ``StoreConflict`` rather than recorded out of order.
+
+    Failure: if a transaction fails, every waiter of that batch gets the exception and nothing of
+    the batch is written; the writer goes on with later batches. A waiter that is cancelled does
+    not withdraw its events: they are committed all the same.
+    """
+
+    def __init__(self, store: EventStore, *, max_batch_events: int = 10_000) -> None:
+        self._store = store
+        self._max_batch = max_batch_events
+        self._pending: collections.deque[tuple[list[Event], asyncio.Future[None]]] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_seq: int | None = None  # highest seq committed through this writer
+        self.commits = 0  # transactions committed
+        self.events_written = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._stopping
+
+    def start(self) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="rfqsim-group-commit")
+
+    async def stop(self) -> None:
+        """Commit everything queued, then stop the background task."""
+        task = self._task
+        if task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        try:
+            await task
+        finally:
+            self._task = None
+
+    def submit(self, events: Sequence[Event]) -> asyncio.Future[None]:
+        """Queue ``events`` now; the future resolves when they are committed."""
+        if not self.running:
+            raise RuntimeError("GroupCommitWriter is not running: call start() first")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_consume)
+        batch = list(events)
+        if not batch:
+            fut.set_result(None)
+            return fut
+        self._pending.append((batch, fut))
+        self._wakeup.set()
+        return fut
+
+    async def write(self, events: Sequence[Event]) -> None:
+        """Queue ``events`` and wait until the transaction holding them is committed."""
+        await asyncio.shield(self.submit(events))
+
+    def _take(self) -> tuple[list[Event], list[asyncio.Future[None]]]:
+        events: list[Event] = []
+        waiters: list[asyncio.Future[None]] = []
+        high = self._last_seq
+        while self._pending and (not events or len(events) + len(self._pending[0][0]) <= self._max_batch):
+            batch, fut = self._pending.popleft()
+            batch.sort(key=lambda ev: ev.seq)
+            if high is not None and batch[0].seq <= high:
+                if not fut.done():
+                    fut.set_exception(StoreConflict(f"out of order: seq {batch[0].seq} handed to the writer "
+                                                    f"after seq {high}; nothing written"))
+                continue
+            high = batch[-1].seq
+            events.extend(batch)
+            waiters.append(fut)
+        return events, waiters
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._pending:
+                    if self._stopping:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                events, waiters = self._take()
+                if not events:
+                    continue
+                try:
+                    await self._store.append(events)
+                except Exception as exc:
+                    for fut in waiters:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                except BaseException as exc:  # cancelled mid-commit: the outcome is unknown
+                    for fut in waiters:
+                        if not fut.done():
+                            fut.set_exception(RuntimeError(f"group commit interrupted: {exc!r}"))
+                    raise
+                self._last_seq = events[-1].seq
+                self.commits += 1
+                self.events_written += len(events)
+                for fut in waiters:
+                    if not fut.done():
+                        fut.set_result(None)
+        finally:
+            self._stopping = True
+            while self._pending:
+                _, fut = self._pending.popleft()
+                if not fut.done():
+                    fut.set_exception(RuntimeError("GroupCommitWriter stopped before writing the events"))

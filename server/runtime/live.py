@@ -1,0 +1,194 @@
+"""The live runtime: asyncio and the wall clock around the same engine.
+
+Commands run one at a time on the event loop (the engine is synchronous, so no lock is needed).
+Their events are committed to the event store (group commit) before anyone hears of them: the
+caller's ``execute`` returns after the commit, subscribers and bots get events in sequence order
+only once they are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+
+from server.bots.host import BotHost, Delivery
+from server.domain.commands import Command, Tick
+from server.domain.errors import VenueError
+from server.domain.events import Event
+from server.domain.types import NS_PER_SECOND
+from server.venue.engine import Outcome, Venue
+
+log = logging.getLogger("rfqsim.runtime")
+
+Commit = Callable[[Sequence[Event]], Awaitable[None]]
+
+
+class VenueUnavailable(VenueError):
+    status = 503
+    code = "unavailable"
+
+
+class Subscription:
+    """A participant's live feed: a bounded queue. A consumer that falls too far behind is dropped
+    (``lagged``), and resumes from its last sequence number."""
+
+    def __init__(self, participant_id: str, maxsize: int) -> None:
+        self.participant_id = participant_id
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.lagged = False
+
+    def push(self, event: Event) -> None:
+        if self.lagged:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.lagged = True
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class LiveRuntime:
+    def __init__(self, venue: Venue, bots: BotHost | None = None, *, commit: Commit | None = None,
+                 clock: Callable[[], int] = time.time_ns, queue_size: int = 10_000) -> None:
+        self.venue = venue
+        self.bots = bots
+        self.clock = clock
+        self._commit = commit
+        self._queue_size = queue_size
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._pending: deque[Event] = deque()  # produced, not yet published
+        self._committed_seq = venue.seq
+        self.published_seq = venue.seq
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._failed: BaseException | None = None
+        self._closed = False
+        self.listeners: list[Callable[[list[Event]], None]] = []
+
+    # commands -------------------------------------------------------------------
+    async def execute(self, command: Command) -> Outcome:
+        """Apply ``command`` at the wall-clock time; return once its events are committed."""
+        if self._failed is not None:
+            raise VenueUnavailable(f"the venue stopped accepting commands: {self._failed}")
+        outcome = self.venue.execute(command, self.clock())
+        if outcome.events:
+            self._pending.extend(outcome.events)
+            try:
+                if self._commit is not None:
+                    await self._commit(outcome.events)
+            except Exception as exc:
+                # The engine applied events the store refused: state and log disagree. Stop taking
+                # commands rather than trade on state that a restart would not rebuild.
+                self._failed = exc
+                log.exception("event store commit failed; the venue stops accepting commands")
+                raise VenueUnavailable("the event store is unavailable") from exc
+            self._committed_seq = max(self._committed_seq, outcome.events[-1].seq)
+            self._publish()
+        self._arm_timer()
+        return outcome
+
+    # streams --------------------------------------------------------------------
+    def subscribe(self, participant_id: str) -> Subscription:
+        sub = Subscription(participant_id, self._queue_size)
+        self._subscribers.setdefault(participant_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subscribers.get(sub.participant_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subscribers[sub.participant_id]
+
+    # lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        self._arm_timer()
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        for subs in self._subscribers.values():
+            for sub in subs:
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait(None)
+
+    @property
+    def healthy(self) -> bool:
+        return self._failed is None and not self._closed
+
+    # internals ------------------------------------------------------------------
+    def _publish(self) -> None:
+        batch: list[Event] = []
+        while self._pending and self._pending[0].seq <= self._committed_seq:
+            batch.append(self._pending.popleft())
+        if not batch:
+            return
+        self.published_seq = batch[-1].seq
+        for event in batch:
+            for participant_id in event.audience:
+                for sub in self._subscribers.get(participant_id, ()):
+                    sub.push(event)
+        for listener in self.listeners:
+            listener(batch)
+        if self.bots is not None and not self._closed:
+            loop = asyncio.get_running_loop()
+            for delivery in self.bots.on_events(batch):
+                delay = (delivery.due_ns - self.clock()) / NS_PER_SECOND
+                if delay <= 0:
+                    loop.call_soon(self._deliver, delivery)
+                else:
+                    loop.call_later(delay, self._deliver, delivery)
+
+    def _deliver(self, delivery: Delivery) -> None:
+        if self._closed or self.bots is None:
+            return
+        started = time.perf_counter_ns()
+        command = self.bots.respond(delivery, self.clock(), elapsed=lambda: time.perf_counter_ns() - started)
+        self._spawn(self._bot_command(command))
+
+    async def _bot_command(self, command: Command) -> None:
+        outcome = await self.execute(command)
+        if outcome.error is not None and self.bots is not None:
+            fallback = self.bots.rejected(command, outcome.error.reason)
+            if fallback is not None:
+                await self.execute(fallback)
+
+    def _arm_timer(self) -> None:
+        if self._closed:
+            return
+        due = self.venue.next_timer()
+        if due is None or (self._timer_at is not None and self._timer_at <= due):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer_at = due
+        self._timer = loop.call_later(max(0.0, (due - self.clock()) / NS_PER_SECOND), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._spawn(self.execute(Tick()))
+
+    def _spawn(self, coro: Awaitable[object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("runtime task failed", exc_info=task.exception())
