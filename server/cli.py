@@ -56,7 +56,7 @@ def serve(
         raise typer.Exit(2) from None
     typer.echo(f"rfqsim: serving on http://{settings.host}:{settings.port} (database {settings.database_url})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                ws="websockets-sansio", lifespan="on")
+                ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from server.bots.host import BotHost, BotSpec
-from server.domain.commands import ExpireOpen
+from server.domain.commands import Configure, ExpireOpen
 from server.domain.types import NS_PER_MS, NS_PER_SECOND, Role
 from server.market.universe import MarketSnapshot, Universe, UniverseConfig, build_universe
 from server.participants import Directory, Participant, generate_dev_participants, load_participants
@@ -14,10 +14,14 @@ from server.persistence.store import EventStore, GroupCommitWriter
 from server.runtime.clock import WallClock
 from server.runtime.live import LiveRuntime
 from server.settings import Settings
-from server.venue.engine import Venue
+from server.venue.engine import ConfigurationMismatch, Venue
 from server.venue.rules import VenueRules
 
 log = logging.getLogger("rfqsim")
+
+
+class StartupError(RuntimeError):
+    """The venue cannot start with these settings; the message says why."""
 
 
 def default_bot_specs(dealer_ids: tuple[str, ...], settings: Settings) -> list[BotSpec]:
@@ -59,20 +63,28 @@ class VenueServices:
             pt_time_limit_ns=int(settings.pt_time_limit_s * NS_PER_SECOND),
             disclose_cover_to_winner=settings.disclose_cover,
         )
-        venue = Venue(universe, directory.roles(), rules)
+        configuration = {"seed": settings.seed, "universe_size": settings.universe_size}
+        venue = Venue(universe, directory.roles(), rules, expected_configuration=configuration)
         store = await EventStore.open(settings.database_url)
         await store.migrate()
         recovered = 0
         batch = []
-        async for event in store.load():
-            batch.append(event)
-            if len(batch) >= 5000:
-                venue.replay(batch)
-                recovered += len(batch)
-                batch = []
-        venue.replay(batch)
+        try:
+            async for event in store.load():
+                batch.append(event)
+                if len(batch) >= 5000:
+                    venue.replay(batch)
+                    recovered += len(batch)
+                    batch = []
+            venue.replay(batch)
+        except ConfigurationMismatch as exc:
+            await store.close()
+            raise StartupError(f"{settings.database_url}: {exc}. Start with the same --seed and universe size, "
+                               "or with a new database.") from None
         recovered += len(batch)
         clock = WallClock()
+        configured = venue.execute(Configure(tuple(configuration.items())), clock())
+        await store.append(configured.events)
         expired = 0
         if venue.open_inquiries:
             outcome = venue.execute(ExpireOpen("venue restarted"), clock())

@@ -105,13 +105,21 @@ class ExpireOpen:
     reason: str = "venue restarted"
 
 
-Command = (CreateRfq | CreatePortfolio | SubmitQuote | PassInquiry | WithdrawQuote | Award | Cancel | Tick
+@dataclass(frozen=True, slots=True)
+class Configure:
+    """Record what the log's instruments depend on (the reference universe's settings)."""
+
+    params: tuple[tuple[str, object], ...]
+
+
+Command = (Configure | CreateRfq | CreatePortfolio | SubmitQuote | PassInquiry | WithdrawQuote | Award | Cancel | Tick
            | ExpireOpen)
 
 __all__ = [
     "Award",
     "Cancel",
     "Command",
+    "Configure",
     "CreatePortfolio",
     "CreateRfq",
     "ExpireOpen",

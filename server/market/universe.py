@@ -368,6 +368,13 @@ class Universe:
         A malformed identifier or a wrong check digit raises :class:`InvalidInput` (naming the
         expected digit); a valid identifier of no instrument here raises :class:`NotFound`.
         """
+        # Fast path: an exact, known identifier is valid by construction (the venue's own events
+        # and most requests carry normalised CUSIPs); only the rest need parsing and checking.
+        found = self._by_cusip.get(identifier)
+        if found is None:
+            found = self._by_isin.get(identifier)
+        if found is not None:
+            return found
         kind, value = parse_identifier(identifier, field)
         table = self._by_cusip if kind == "cusip" else self._by_isin
         try:

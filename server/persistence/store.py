@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
@@ -24,8 +25,8 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import String, bindparam, event, func, insert, select, text, union_all, update
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import String, bindparam, create_engine, event, func, insert, select, text, union_all, update
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -185,13 +186,25 @@ def _conflict_message(exc: IntegrityError) -> str:
 class EventStore:
     """The event log and its projections. Open with ``await EventStore.open(url)``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, single_connection: bool = False,
+                 sync_writer: Engine | None = None) -> None:
         self._engine = engine
+        # SQLite file: appends go through one thread with the stdlib driver, one thread hop per batch
+        # (aiosqlite would hop once per statement).
+        self._sync_writer = sync_writer
+        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="rfqsim-sqlite-writer") if sync_writer else None
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
+        # An in-memory SQLite database lives on one shared connection: take turns on it.
+        self._turn: asyncio.Lock | None = asyncio.Lock() if single_connection else None
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
+
+    @property
+    def write_engine(self) -> Engine:
+        """The (sync) engine whose connections commit appends: for listening to commit events."""
+        return self._sync_writer if self._sync_writer is not None else self._engine.sync_engine
 
     @classmethod
     async def open(cls, url: str | URL, *, echo: bool = False,
@@ -204,19 +217,27 @@ class EventStore:
         file); only an operating-system crash or a power loss may lose the last few commits, never
         corrupt the file. ``foreign_keys=ON``, and a busy timeout so a second process waits for
         the write lock instead of failing. Transactions are begun explicitly (``BEGIN``, and
-        ``BEGIN IMMEDIATE`` for writes), so DDL is transactional too.
+        ``BEGIN IMMEDIATE`` for writes), so DDL is transactional too. ``sqlite+aiosqlite://`` is an
+        in-memory database (for tests): one shared connection that the store's calls take turns on.
 
         PostgreSQL (``postgresql+asyncpg://...``; ``postgresql://`` is rewritten). ``connect_args``
         go to the driver, e.g. ``{"server_settings": {"search_path": "my_schema"}}`` for asyncpg.
         """
         u = normalize_url(url)
         args = dict(connect_args or {})
+        single_connection = False
+        sync_writer: Engine | None = None
         if u.get_backend_name() == "sqlite":
             path = _sqlite_file(u)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+            single_connection = not u.database or u.database == ":memory:"
             engine = create_async_engine(u, echo=echo, connect_args=args)
-            _install_sqlite_hooks(engine)
+            _install_sqlite_hooks(engine.sync_engine)
+            if not single_connection:
+                sync_writer = create_engine(u.set(drivername="sqlite+pysqlite"), echo=echo,
+                                            connect_args={**args, "check_same_thread": False})
+                _install_sqlite_hooks(sync_writer)
         else:
             engine = create_async_engine(u, echo=echo, connect_args=args, pool_pre_ping=True)
         try:
@@ -226,10 +247,13 @@ class EventStore:
             await engine.dispose()
             raise StoreError(f"cannot open the database {u.render_as_string(hide_password=True)}: "
                              f"{exc}") from exc
-        return cls(engine)
+        return cls(engine, single_connection=single_connection, sync_writer=sync_writer)
 
     async def close(self) -> None:
         await self._engine.dispose()
+        if self._sync_writer is not None and self._writer_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._writer_thread, self._sync_writer.dispose)
+            self._writer_thread.shutdown(wait=True)
 
     async def __aenter__(self) -> EventStore:
         return self
@@ -238,8 +262,17 @@ class EventStore:
         await self.close()
 
     @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        if self._turn is None:
+            async with self._engine.connect() as conn:
+                yield conn
+        else:
+            async with self._turn, self._engine.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
@@ -266,6 +299,9 @@ class EventStore:
         if not events:
             return
         rows = _Rows(events)
+        if self._sync_writer is not None:
+            await asyncio.get_running_loop().run_in_executor(self._writer_thread, self._append_sync, rows)
+            return
         try:
             async with self._writing() as conn:
                 await conn.execute(_INSERT_EVENTS, rows.events)
@@ -282,11 +318,31 @@ class EventStore:
         except DataError as exc:
             raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
 
+    def _append_sync(self, rows: _Rows) -> None:
+        assert self._sync_writer is not None
+        try:
+            with self._sync_writer.connect() as raw:
+                conn = raw.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    conn.execute(_INSERT_EVENTS, rows.events)
+                    if rows.audience:
+                        conn.execute(_INSERT_AUDIENCE, rows.audience)
+                    if rows.inquiries:
+                        conn.execute(_INSERT_INQUIRIES, rows.inquiries)
+                    if rows.trades:
+                        conn.execute(_INSERT_TRADES, rows.trades)
+                    if rows.updates:
+                        conn.execute(_UPDATE_INQUIRY, rows.updates)
+        except IntegrityError as exc:
+            raise StoreConflict(_conflict_message(exc)) from exc
+        except DataError as exc:
+            raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
+
     # -- reading
 
     async def last_seq(self) -> int:
         """The highest recorded seq, 0 when the log is empty."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             value = await conn.scalar(select(func.max(events_table.c.seq)))
         return int(value) if value is not None else 0
 
@@ -301,7 +357,7 @@ class EventStore:
         seq_col, payload_col = events_table.c.seq, events_table.c.payload
         cursor = after_seq
         while True:
-            async with self._engine.connect() as conn:
+            async with self._connect() as conn:
                 result = await conn.execute(
                     select(seq_col, payload_col).where(seq_col > cursor).order_by(seq_col).limit(batch))
                 rows = result.all()
@@ -317,7 +373,7 @@ class EventStore:
         stmt = (select(e.payload).select_from(event_audience_table.join(events_table, e.seq == a.seq))
                 .where(a.participant_id == participant_id, a.seq > after_seq)
                 .order_by(a.seq).limit(limit))
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             payloads = (await conn.scalars(stmt)).all()
         return [Event.from_json(p) for p in payloads]
 
@@ -334,7 +390,7 @@ class EventStore:
             branches.append(select(q.order_by(t.seq.desc()).limit(limit).subquery()))
         both = union_all(*branches).subquery()
         stmt = select(both.c.seq, both.c.payload).order_by(both.c.seq.desc()).limit(2 * limit)
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
         out: list[dict[str, Any]] = []
         seen: set[int] = set()
@@ -347,14 +403,14 @@ class EventStore:
         return out
 
     async def trade(self, trade_id: str) -> dict[str, Any] | None:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             payload = await conn.scalar(select(trades_table.c.payload).where(trades_table.c.id == trade_id))
         return None if payload is None else orjson.loads(payload)
 
     async def inquiry_row(self, inquiry_id: str) -> dict[str, Any] | None:
         """The inquiry projection: id, kind, client_id, state, created_ts, expires_ts, n_lines,
         panel (list), trade_id, last_seq."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             result = await conn.execute(select(inquiries_table).where(_ins.id == inquiry_id))
             row = result.mappings().first()
         if row is None:
@@ -364,8 +420,8 @@ class EventStore:
         return out
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the sqlite3 driver (it skips it for DDL and SELECT); see _on_begin.
         dbapi_connection.isolation_level = None
@@ -378,7 +434,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front, so two writers queue on busy_timeout instead of
         # one failing at once when it tries to upgrade a read lock.

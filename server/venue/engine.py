@@ -22,6 +22,7 @@ from server.domain.commands import (
     Award,
     Cancel,
     Command,
+    Configure,
     CreatePortfolio,
     CreateRfq,
     ExpireOpen,
@@ -62,11 +63,17 @@ def _cents(x: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(x, dtype=np.float64) * 100.0).astype(np.int64)
 
 
+class ConfigurationMismatch(ValueError):
+    """The event log was written by a venue with another reference universe."""
+
+
 class Venue:
     """The engine. One instance owns one venue's state; commands are applied one at a time."""
 
     def __init__(self, universe: Universe, participants: Mapping[str, Role],
-                 rules: VenueRules | None = None, curve: TreasuryCurve | None = None) -> None:
+                 rules: VenueRules | None = None, curve: TreasuryCurve | None = None,
+                 expected_configuration: Mapping[str, Any] | None = None) -> None:
+        self.expected_configuration = dict(expected_configuration) if expected_configuration is not None else None
         self.universe = universe
         self.table = InstrumentTable(universe)
         self.participants = dict(participants)
@@ -81,6 +88,7 @@ class Venue:
         self._open: set[str] = set()
         # (participant, idempotency key) -> (fingerprint, id of what the request made)
         self._idempotency: dict[tuple[str, str], tuple[str | None, str]] = {}
+        self.configuration: dict[str, Any] | None = None  # from the log's venue.configured event
         self._dealers = frozenset(p for p, r in self.participants.items() if r is Role.DEALER)
         for dealer in self.rules.default_panel:
             if dealer not in self._dealers:
@@ -112,6 +120,13 @@ class Venue:
                 self._award(command, now, out)
             case Cancel():
                 self._cancel(command, now, out)
+            case Configure():
+                params = dict(command.params)
+                if self.configuration is not None and self.configuration != params:
+                    raise Conflict(f"the event log was written with {self.configuration}; this venue runs with "
+                                   f"{params}", field="configuration")
+                if self.configuration is None:  # recorded once, by the first start
+                    self._emit(out, ev.VENUE_CONFIGURED, (), now, params)
             case ExpireOpen():
                 for inquiry_id in sorted(self._open, key=self._order_key):
                     self._end(self.inquiries[inquiry_id], InquiryState.EXPIRED, command.reason, now, out)
@@ -635,6 +650,11 @@ class Venue:
         elif t == ev.TRADE_BOOKED:
             self._bump("T", d["trade_id"])
             self.trades[d["trade_id"]] = d
+        elif t == ev.VENUE_CONFIGURED:
+            if self.expected_configuration is not None and dict(d) != self.expected_configuration:
+                raise ConfigurationMismatch(f"the event log was written with {dict(d)}; this venue runs with "
+                                            f"{self.expected_configuration}")
+            self.configuration = dict(d)
         # inquiry.request and dealer.feedback change no state
 
     def _apply_created(self, d: dict[str, Any]) -> None:

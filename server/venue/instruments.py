@@ -31,6 +31,7 @@ class InstrumentTable:
         self.min_piece = np.array([b.min_piece for b in instruments], dtype=np.int64)
         self.increment = np.array([b.increment for b in instruments], dtype=np.int64)
         self.amount_outstanding = np.array([b.amount_outstanding for b in instruments], dtype=np.int64)
+        self._accrued: dict[date, NDArray[np.float64]] = {}
 
     def __len__(self) -> int:
         return len(self.instruments)
@@ -54,7 +55,19 @@ class InstrumentTable:
                                  self.frequency[idx]), dtype=np.float64)
 
     def accrued(self, idx: NDArray[np.int64], settle: date) -> NDArray[np.float64]:
-        """Accrued interest per 100 face at ``settle``."""
-        return np.asarray(
-            bondmath.accrued_interest(self.coupon[idx], self.maturity[idx], np.datetime64(settle, "D"),
-                                      self.day_count[idx], self.frequency[idx]), dtype=np.float64)
+        """Accrued interest per 100 face at ``settle``.
+
+        Accrued depends only on the instrument and the settlement date, so it is computed for every
+        instrument once per settlement date and looked up: a single-bond award then costs an index,
+        not a pass through the coupon-schedule arithmetic.
+        """
+        table = self._accrued.get(settle)
+        if table is None:
+            table = np.asarray(
+                bondmath.accrued_interest(self.coupon, self.maturity, np.datetime64(settle, "D"), self.day_count,
+                                          self.frequency), dtype=np.float64)
+            table.setflags(write=False)
+            if len(self._accrued) >= 8:
+                self._accrued.pop(next(iter(self._accrued)))
+            self._accrued[settle] = table
+        return table[idx]

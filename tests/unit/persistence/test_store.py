@@ -353,7 +353,7 @@ async def test_group_commit_many_concurrent_writers(store: EventStore) -> None:
         nonlocal commits
         commits += 1
 
-    event.listen(store.engine.sync_engine, "commit", on_commit)
+    event.listen(store.write_engine, "commit", on_commit)
     writer = GroupCommitWriter(store)
     writer.start()
     rng = random.Random(5)
@@ -370,7 +370,7 @@ async def test_group_commit_many_concurrent_writers(store: EventStore) -> None:
 
     await asyncio.gather(*(one_writer(i) for i in range(200)))
     await writer.stop()
-    event.remove(store.engine.sync_engine, "commit", on_commit)
+    event.remove(store.write_engine, "commit", on_commit)
 
     assert await all_events(store) == sorted(written, key=lambda e: e.seq)
     assert [e.seq for e in await all_events(store)] == list(range(1, len(written) + 1))
@@ -428,3 +428,18 @@ async def test_group_commit_stop_flushes(store: EventStore) -> None:
     assert writer.commits >= len(events) // 40  # capped batch size
     with pytest.raises(RuntimeError, match="not running"):
         await writer.write(events[:1])
+
+
+async def test_in_memory_sqlite_serialises_concurrent_use() -> None:
+    s = await EventStore.open("sqlite://")
+    try:
+        await s.migrate()
+        writer = GroupCommitWriter(s)
+        writer.start()
+        events = scenario(20)
+        await asyncio.gather(*(writer.write(events[i:i + 3]) for i in range(0, len(events), 3)),
+                             *(s.events_for("client-a", 0) for _ in range(10)))
+        await writer.stop()
+        assert await all_events(s) == events
+    finally:
+        await s.close()

@@ -1,0 +1,182 @@
+"""Lifecycles through the real API: HTTP to create and award, websocket for the streamed quotes.
+
+    python bench/bench_api.py                # defaults: 10 s per phase, 16 concurrent RFQ workers
+    python bench/bench_api.py --seconds 5 --concurrency 32
+
+One venue process (uvicorn, one worker, SQLite, in-process bots with zero latency) and this load
+generator share the machine. It prints, from one run:
+  - the ceiling: requests per second of GET /healthz on the same server;
+  - single-bond RFQ lifecycles per second (create, five bot quotes streamed, award, trade booked) and
+    submit-to-last-quote latency p50 / p99;
+  - the same for 500-line portfolio inquiries (the venue's default portfolio panel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import connect
+
+from bench._loadgen import Connection, percentile, start_venue
+from server.market.universe import UniverseConfig, build_universe
+
+KEY = "bench-client-key-0123456789"
+
+
+@dataclass
+class Tracker:
+    expected: int
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+    last_quote_at: float = 0.0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Stream:
+    """One websocket for the client; routes quote events to the inquiry waiting for them."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.trackers: dict[str, Tracker] = {}
+
+    def tracker(self, inquiry_id: str) -> Tracker:
+        found = self.trackers.get(inquiry_id)
+        if found is None:
+            found = self.trackers[inquiry_id] = Tracker(self.expected)
+        return found
+
+    async def run(self, url: str) -> None:
+        async with connect(url, max_size=2**28) as ws:
+            async for raw in ws:
+                frame = orjson.loads(raw)
+                if frame.get("type") == "quote.new":
+                    t = self.tracker(frame["inquiry_id"])
+                    t.quotes.append(frame)
+                    if len(t.quotes) == t.expected:
+                        t.last_quote_at = time.perf_counter()
+                        t.done.set()
+
+
+async def ceiling(port: int, seconds: float, concurrency: int) -> float:
+    count = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal count
+        conn = await Connection("127.0.0.1", port, {}).open()
+        while time.perf_counter() < stop:
+            status, _ = await conn.request("GET", "/healthz")
+            assert status == 200
+            count += 1
+        await conn.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.perf_counter() - start)
+
+
+async def lifecycles(port: int, seconds: float, concurrency: int, make_body: Any, path: str, expected_quotes: int,
+                     pick_best: Any) -> dict[str, float]:
+    stream = Stream(expected_quotes)
+    reader = asyncio.create_task(stream.run(f"ws://127.0.0.1:{port}/v1/stream?api_key={KEY}"))
+    await asyncio.sleep(0.3)
+    latencies: list[float] = []
+    completed = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal completed
+        conn = await Connection("127.0.0.1", port, {"Authorization": f"Bearer {KEY}"}).open()
+        i = 0
+        while time.perf_counter() < stop:
+            body = make_body(n, i)
+            i += 1
+            t0 = time.perf_counter()
+            status, created = await conn.request("POST", path, body)
+            assert status == 201, created
+            tracker = stream.tracker(created["id"])
+            await asyncio.wait_for(tracker.done.wait(), 30)
+            latencies.append(tracker.last_quote_at - t0)
+            best = pick_best(tracker.quotes)
+            status, award = await conn.request("POST", f"{path}/{created['id']}/award", {"quote_id": best})
+            assert status == 200, award
+            del stream.trackers[created["id"]]
+            completed += 1
+        await conn.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    reader.cancel()
+    return {"per_second": completed / elapsed, "p50_ms": percentile(latencies, 50) * 1e3,
+            "p99_ms": percentile(latencies, 99) * 1e3, "completed": completed}
+
+
+async def main(args: argparse.Namespace) -> None:
+    universe = build_universe(UniverseConfig())
+    ig = [b for b in universe.bonds if b.grade == "IG"]
+    with tempfile.TemporaryDirectory(prefix="rfqsim-bench-") as tmp:
+        workdir = Path(tmp)
+        participants = workdir / "participants.toml"
+        participants.write_text(f'[[participant]]\nid = "bench"\nrole = "client"\napi_key = "{KEY}"\n')
+        port = 18000 + int(time.time()) % 1000
+        proc = start_venue(workdir, port, participants, {"RFQSIM_BOT_LATENCY_MS": "0",
+                                                          "RFQSIM_RFQ_TIME_LIMIT_S": "120"})
+        try:
+            ceiling_rps = await ceiling(port, args.seconds, args.concurrency)
+
+            def rfq_body(n: int, i: int) -> dict[str, Any]:
+                bond = ig[(n * 7919 + i) % len(ig)]
+                return {"instrument": bond.cusip, "side": "buy" if i % 2 else "sell", "quantity": 1_000_000}
+
+            def best_price(quotes: list[dict[str, Any]]) -> str:
+                return str(min(quotes, key=lambda q: q["price"])["quote_id"])
+
+            rfq = await lifecycles(port, args.seconds, args.concurrency, rfq_body, "/v1/rfqs", 5, best_price)
+            rfq1 = await lifecycles(port, min(args.seconds, 3.0), 1, rfq_body, "/v1/rfqs", 5, best_price)
+
+            lines = args.lines
+
+            def pt_body(n: int, i: int) -> dict[str, Any]:
+                off = (n * 131 + i * 17) % (len(universe.bonds) - lines)
+                return {"lines": [{"instrument": b.cusip, "side": "buy" if k % 2 else "sell",
+                                   "quantity": b.min_piece * 1000}
+                                  for k, b in enumerate(universe.bonds[off:off + lines])]}
+
+            def best_net(quotes: list[dict[str, Any]]) -> str:
+                return str(max(quotes, key=lambda q: q["net_price"])["quote_id"])
+
+            pt = await lifecycles(port, args.pt_seconds if args.pt_seconds is not None else args.seconds,
+                                  args.pt_concurrency, pt_body, "/v1/portfolio-inquiries", 3, best_net)
+        finally:
+            proc.send_signal(signal.SIGINT)  # lets a profiler wrapping the venue write its output
+            proc.wait(30)
+    print(f"rfqsim API benchmark: {args.seconds:g} s per phase, one uvicorn worker, SQLite, bots at zero latency")
+    print(f"{'measure':<52}{'value':>12}")
+    print(f"{'ceiling: GET /healthz requests/s (' + str(args.concurrency) + ' connections)':<52}{ceiling_rps:>12,.0f}")
+    print(f"{'RFQ lifecycles/s (create, 5 quotes streamed, award)':<52}{rfq['per_second']:>12,.0f}")
+    print(f"{'  submit-to-last-quote p50 (ms), ' + str(args.concurrency) + ' clients':<52}{rfq['p50_ms']:>12.2f}")
+    print(f"{'  submit-to-last-quote p99 (ms), ' + str(args.concurrency) + ' clients':<52}{rfq['p99_ms']:>12.2f}")
+    print(f"{'  lifecycles/s as a share of the ceiling':<52}{rfq['per_second'] / ceiling_rps:>12.1%}")
+    print(f"{'  one client at a time: p50 (ms)':<52}{rfq1['p50_ms']:>12.2f}")
+    print(f"{'  one client at a time: p99 (ms)':<52}{rfq1['p99_ms']:>12.2f}")
+    print(f"{f'{lines}-line portfolio lifecycles/s (3 quotes, award)':<52}{pt['per_second']:>12,.1f}")
+    print(f"{'  submit-to-last-quote p50 (ms)':<52}{pt['p50_ms']:>12.2f}")
+    print(f"{'  submit-to-last-quote p99 (ms)':<52}{pt['p99_ms']:>12.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--pt-concurrency", type=int, default=2)
+    parser.add_argument("--lines", type=int, default=500)
+    parser.add_argument("--pt-seconds", type=float, default=None, help="default: --seconds")
+    asyncio.run(main(parser.parse_args()))
