@@ -259,12 +259,7 @@ def build_router() -> APIRouter:
     async def list_trades(svc: Services, who: Caller, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                           before_seq: Annotated[int | None, Query(ge=1)] = None) -> Any:
         """The caller's trades (as client or dealer), newest first, from the trades projection."""
-        rows = await svc.store.trades_for(who.id, limit=limit + 1, before_seq=before_seq)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_seq = rows[-1].get("_seq") if more and rows else None
-        for row in rows:
-            row.pop("_seq", None)
+        rows, next_seq = await svc.store.trades_page(who.id, limit=limit, before_seq=before_seq)
         return {"trades": rows, "next_before_seq": next_seq}
 
     @r.get("/trades/{trade_id}", response_model=TradeOut, tags=["trades"])

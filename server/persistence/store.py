@@ -381,26 +381,35 @@ class EventStore:
                          before_seq: int | None = None) -> list[dict[str, Any]]:
         """Trades where ``participant_id`` is the client or the dealer, newest first (the
         ``trade.booked`` payloads). Page with ``before_seq`` = the last trade's booking seq."""
+        return (await self.trades_page(participant_id, limit=limit, before_seq=before_seq))[0]
+
+    async def trades_page(self, participant_id: str, *, limit: int = 100,
+                          before_seq: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of ``trades_for`` and the ``before_seq`` of the next page (None: no more)."""
         t = trades_table.c
         branches = []
         for col in (t.client_id, t.dealer_id):  # two index range scans, merged
             q = select(t.seq, t.payload).where(col == participant_id)
             if before_seq is not None:
                 q = q.where(t.seq < before_seq)
-            branches.append(select(q.order_by(t.seq.desc()).limit(limit).subquery()))
+            branches.append(select(q.order_by(t.seq.desc()).limit(limit + 1).subquery()))  # +1: is there more?
         both = union_all(*branches).subquery()
-        stmt = select(both.c.seq, both.c.payload).order_by(both.c.seq.desc()).limit(2 * limit)
+        stmt = select(both.c.seq, both.c.payload).order_by(both.c.seq.desc()).limit(2 * (limit + 1))
         async with self._connect() as conn:
             rows = (await conn.execute(stmt)).all()
         out: list[dict[str, Any]] = []
         seen: set[int] = set()
+        last_seq: int | None = None
+        more = False
         for seq, payload in rows:
             if seq not in seen:  # a participant both client and dealer of a trade
+                if len(out) == limit:
+                    more = True
+                    break
                 seen.add(seq)
                 out.append(orjson.loads(payload))
-                if len(out) == limit:
-                    break
-        return out
+                last_seq = seq
+        return out, (last_seq if more else None)
 
     async def trade(self, trade_id: str) -> dict[str, Any] | None:
         async with self._connect() as conn:

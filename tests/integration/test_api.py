@@ -331,6 +331,30 @@ class TestIdempotencyAndRaces:
             assert len(trades) == 1
 
 
+class TestTrades:
+    async def test_pages_walk_every_trade_once(self, venue: VenueProcess) -> None:
+        async with venue.client("client-2") as c:
+            for n in range(3):
+                rfq = await create_rfq(c, instrument=IG[30 + n].cusip)
+                view = await wait_quotes(c, f"/v1/rfqs/{rfq['id']}", 5)
+                r = await c.post(f"/v1/rfqs/{rfq['id']}/award", json={"quote_id": view["quotes"][0]["quote_id"]})
+                assert r.status_code == 200
+            everything = (await c.get("/v1/trades", params={"limit": 1000})).json()
+            assert everything["next_before_seq"] is None
+            seen: list[str] = []
+            cursor: int | None = None
+            while True:
+                params: dict[str, Any] = {"limit": 2}
+                if cursor is not None:
+                    params["before_seq"] = cursor
+                page = (await c.get("/v1/trades", params=params)).json()
+                seen += [t["trade_id"] for t in page["trades"]]
+                cursor = page["next_before_seq"]
+                if cursor is None:
+                    break
+            assert seen == [t["trade_id"] for t in everything["trades"]] and len(seen) >= 3
+
+
 class TestStreamResume:
     async def test_reconnect_from_seq_loses_and_repeats_nothing(self, venue: VenueProcess) -> None:
         async with venue.client("client-1") as c:
