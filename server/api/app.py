@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from server.api import stream
-from server.api.baskets import parse_basket_csv
 from server.api.schemas import (
     ERRORS,
     AwardOut,
@@ -34,6 +33,7 @@ from server.api.schemas import (
 from server.api.services import VenueServices
 from server.api.views import inquiry_view
 from server.domain import bondmath
+from server.domain.baskets import parse_basket_csv, parse_basket_file
 from server.domain.bonds import Bond
 from server.domain.calendar import date_from_ns, settlement_date
 from server.domain.commands import Award, Cancel, Command, CreatePortfolio, CreateRfq, LineSpec
@@ -214,7 +214,7 @@ def build_router() -> APIRouter:
                 "text/csv": {"schema": {"type": "string",
                                         "description": "header row: identifier, side, quantity"}},
                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                    "file": {"type": "string", "format": "binary"},
+                    "file": {"type": "string", "format": "binary", "description": "CSV or XLSX"},
                     "panel": {"type": "string", "description": "comma-separated dealer ids"},
                     "time_limit": {"type": "number"}, "name": {"type": "string"}}}},
             }}})
@@ -290,12 +290,12 @@ async def _portfolio_body(request: Request) -> PortfolioCreate:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise InvalidInput("upload the basket as the multipart field 'file'", field="file")
-            text = (await upload.read()).decode("utf-8-sig", errors="replace")
+            data = await upload.read()
             panel = form.get("panel")
             time_limit = form.get("time_limit")
             name = form.get("name")
             return PortfolioCreate(
-                lines=parse_basket_csv(text, source=upload.filename or "file"),
+                lines=parse_basket_file(data, filename=upload.filename or "file"),
                 panel=[p.strip() for p in panel.split(",") if p.strip()] if isinstance(panel, str) else None,
                 time_limit=float(time_limit) if isinstance(time_limit, str) and time_limit else None,
                 name=name if isinstance(name, str) else upload.filename)

@@ -297,6 +297,31 @@ class TestPortfolio:
             assert "no identifier" not in err["reason"] and "side" in err["reason"]
 
 
+    async def test_xlsx_upload(self, venue: VenueProcess) -> None:
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(["Security ID", "B/S", "Par Amount"])
+        for i, b in enumerate(HY[:12]):
+            sheet.append([b.isin, "Buy" if i % 2 else "Sell", b.min_piece * 1000])
+        sheet.append(["025816CG2x", "Buy", 1000])
+        data = io.BytesIO()
+        book.save(data)
+        files = {"file": ("basket.xlsx", data.getvalue(), "application/vnd.ms-excel")}
+        async with venue.client("client-1") as c:
+            err = assert_error(await c.post("/v1/portfolio-inquiries", files=files), 422)
+            assert "row 14" in err["reason"] or err["field"].startswith("lines[12]")
+            book.active.delete_rows(14)  # type: ignore[union-attr]
+            data = io.BytesIO()
+            book.save(data)
+            files = {"file": ("basket.xlsx", data.getvalue(), "application/vnd.ms-excel")}
+            r = await c.post("/v1/portfolio-inquiries", files=files)
+            assert r.status_code == 201, r.text
+            assert [ln["instrument"] for ln in r.json()["lines"]] == [b.cusip for b in HY[:12]]
+
+
 class TestIdempotencyAndRaces:
     async def test_idempotent_create_and_award(self, venue: VenueProcess) -> None:
         async with venue.client("client-1") as c:

@@ -1,4 +1,6 @@
-"""Basket files: CSV with a header row naming identifier, side and quantity columns.
+"""Basket files: CSV or XLSX with a header row naming identifier, side and quantity columns.
+
+Pure parsing (bytes or text in, lines out); shared by the venue's upload endpoint and the CLI.
 
 Common column names are recognised (cusip / isin / identifier / security, side / direction / b/s,
 quantity / qty / size / face / notional / par). Quantities may be written 5mm, 250k, 5,000,000.
@@ -109,3 +111,37 @@ def parse_basket_csv(text: str, *, source: str = "file") -> list[dict[str, Any]]
     except csv.Error as exc:
         raise InvalidInput(f"{source}: not a readable CSV file: {exc}", field="file") from None
     return rows_to_lines(header, rows, source=source)
+
+
+def parse_basket_xlsx(data: bytes, *, source: str = "file") -> list[dict[str, Any]]:
+    """The first worksheet: the first non-empty row is the header."""
+    import openpyxl  # only needed for spreadsheets
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise InvalidInput(f"{source}: not a readable XLSX workbook ({type(exc).__name__})", field="file") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    start = next((i for i, r in enumerate(rows) if any(c not in (None, "") for c in r)), None)
+    if start is None:
+        raise InvalidInput(f"{source}: the worksheet is empty", field="file")
+    header = ["" if c is None else str(c) for c in rows[start]]
+    body = [[_cell(c) for c in r] for r in rows[start + 1:]]
+    return rows_to_lines(header, body, source=source, first_row=start + 2)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # spreadsheets store 5000000 as 5000000.0
+    return value
+
+
+def parse_basket_file(data: bytes, *, filename: str = "file") -> list[dict[str, Any]]:
+    """CSV or XLSX, told apart by content (an XLSX file is a ZIP archive) rather than by name."""
+    if data[:2] == b"PK" or filename.lower().endswith((".xlsx", ".xlsm")):
+        return parse_basket_xlsx(data, source=filename)
+    return parse_basket_csv(data.decode("utf-8-sig", errors="replace"), source=filename)
