@@ -53,6 +53,12 @@ class Subscription:
             self.queue.put_nowait(None)
 
 
+def _stopwatch() -> Callable[[], int]:
+    """Nanoseconds since the call, for the bot host's deadline check (the bot's own compute time)."""
+    started = time.perf_counter_ns()
+    return lambda: time.perf_counter_ns() - started
+
+
 class LiveRuntime:
     def __init__(self, venue: Venue, bots: BotHost | None = None, *, commit: Commit | None = None,
                  clock: Callable[[], int] = time.time_ns, queue_size: int = 10_000) -> None:
@@ -75,24 +81,30 @@ class LiveRuntime:
     # commands -------------------------------------------------------------------
     async def execute(self, command: Command) -> Outcome:
         """Apply ``command`` at the wall-clock time; return once its events are committed."""
+        return (await self.execute_many([command]))[0]
+
+    async def execute_many(self, commands: Sequence[Command]) -> list[Outcome]:
+        """Apply ``commands`` one after another at the same instant and commit their events together."""
         if self._failed is not None:
             raise VenueUnavailable(f"the venue stopped accepting commands: {self._failed}")
-        outcome = self.venue.execute(command, self.clock())
-        if outcome.events:
-            self._pending.extend(outcome.events)
+        now = self.clock()
+        outcomes = [self.venue.execute(command, now) for command in commands]
+        events = [e for outcome in outcomes for e in outcome.events]
+        if events:
+            self._pending.extend(events)
             try:
                 if self._commit is not None:
-                    await self._commit(outcome.events)
+                    await self._commit(events)
             except Exception as exc:
                 # The engine applied events the store refused: state and log disagree. Stop taking
                 # commands rather than trade on state that a restart would not rebuild.
                 self._failed = exc
                 log.exception("event store commit failed; the venue stops accepting commands")
                 raise VenueUnavailable("the event store is unavailable") from exc
-            self._committed_seq = max(self._committed_seq, outcome.events[-1].seq)
+            self._committed_seq = max(self._committed_seq, events[-1].seq)
             self._publish()
         self._arm_timer()
-        return outcome
+        return outcomes
 
     # streams --------------------------------------------------------------------
     def subscribe(self, participant_id: str) -> Subscription:
@@ -145,26 +157,30 @@ class LiveRuntime:
             listener(batch)
         if self.bots is not None and not self._closed:
             loop = asyncio.get_running_loop()
+            due: dict[int, list[Delivery]] = {}  # deliveries due together are answered together
             for delivery in self.bots.on_events(batch):
-                delay = (delivery.due_ns - self.clock()) / NS_PER_SECOND
+                due.setdefault(delivery.due_ns, []).append(delivery)
+            for at, group in due.items():
+                delay = (at - self.clock()) / NS_PER_SECOND
                 if delay <= 0:
-                    loop.call_soon(self._deliver, delivery)
+                    loop.call_soon(self._deliver, group)
                 else:
-                    loop.call_later(delay, self._deliver, delivery)
+                    loop.call_later(delay, self._deliver, group)
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, deliveries: list[Delivery]) -> None:
         if self._closed or self.bots is None:
             return
-        started = time.perf_counter_ns()
-        command = self.bots.respond(delivery, self.clock(), elapsed=lambda: time.perf_counter_ns() - started)
-        self._spawn(self._bot_command(command))
+        commands = [self.bots.respond(d, self.clock(), elapsed=_stopwatch()) for d in deliveries]
+        self._spawn(self._bot_commands(commands))
 
-    async def _bot_command(self, command: Command) -> None:
-        outcome = await self.execute(command)
-        if outcome.error is not None and self.bots is not None:
-            fallback = self.bots.rejected(command, outcome.error.reason)
-            if fallback is not None:
-                await self.execute(fallback)
+    async def _bot_commands(self, commands: list[Command]) -> None:
+        outcomes = await self.execute_many(commands)
+        if self.bots is None:
+            return
+        fallbacks = [f for c, o in zip(commands, outcomes, strict=True) if o.error is not None
+                     for f in [self.bots.rejected(c, o.error.reason)] if f is not None]
+        if fallbacks:
+            await self.execute_many(fallbacks)
 
     def _arm_timer(self) -> None:
         if self._closed:

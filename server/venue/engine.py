@@ -460,10 +460,10 @@ class Venue:
             "net_principal": int(np.sum(-sides * principal)) / 100, "lines": lines,
         }
         if inquiry.is_portfolio:
-            trade["net_price"] = quote.net_price
+            trade.update(net_price=quote.net_price, level=None)
         else:
-            trade["level"] = quote.level if quote.level is not None else (
-                quote.offer if side is Side.BUY else quote.bid)
+            trade.update(net_price=None, level=quote.level if quote.level is not None else (
+                quote.offer if side is Side.BUY else quote.bid))
         return trade
 
     def _feedback(self, inquiry: Inquiry, now: int, out: list[Event], *, winner: Quote | None = None,
