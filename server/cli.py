@@ -59,6 +59,15 @@ def serve(
                 ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on")
 
 
+def _register_commands() -> None:
+    from clients.cli import register as register_client_commands
+
+    register_client_commands(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     app()
 
