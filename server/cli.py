@@ -59,6 +59,25 @@ def serve(
                 ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on")
 
 
+@app.command("check-bot")
+def check_bot(
+    target: Annotated[str, typer.Argument(help="module:Class of the dealer bot (or an entry-point name)")],
+    deadline_ms: Annotated[float, typer.Option(help="compute-time limit per inquiry")] = 2000.0,
+    large_basket: Annotated[int, typer.Option(help="lines of the largest basket")] = 5000,
+    seed: Annotated[int, typer.Option(help="seed of the test universe and baskets")] = 7,
+) -> None:
+    """Run a dealer bot through the conformance battery on the real venue engine. Exit 0 if it passes."""
+    from server.bots.conformance import format_report, run_conformance
+
+    try:
+        report = run_conformance(target, deadline_ms=deadline_ms, large_basket=large_basket, seed=seed)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        typer.echo(f"rfqsim check-bot: cannot load {target!r}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_report(report), nl=False)
+    raise typer.Exit(0 if report.passed else 1)
+
+
 def _register_commands() -> None:
     from clients.cli import register as register_client_commands
 

@@ -171,6 +171,11 @@ class EventStream:
                         await ws.close()
                     failure = exc
                 else:
+                    if isinstance(hello, dict) and hello.get("type") == "error":
+                        # the venue refused the stream after the handshake: say why, do not retry
+                        with contextlib.suppress(Exception):
+                            await ws.close()
+                        raise _refusal(hello.get("error") or {}, self.url)
                     if isinstance(hello, dict) and hello.get("type") == "hello":
                         self.hello = hello
                         venue_seq = hello.get("venue_seq")
@@ -225,3 +230,15 @@ class EventStream:
 
 
 __all__ = ["EventStream", "ws_url"]
+
+
+def _refusal(error: dict[str, Any], url: str) -> Exception:
+    code = str(error.get("code") or "invalid")
+    reason = str(error.get("reason") or "refused")
+    field = error.get("field")
+    if code == "unauthorized":
+        return Unauthorized(f"the venue refused the websocket at {url}: {reason}", status=401, code=code,
+                            field=field or "Authorization")
+    if code == "from_seq_ahead":
+        return Conflict(reason, status=409, code=code, field=field or "from_seq")
+    return InvalidRequest(reason, status=422, code=code, field=field)

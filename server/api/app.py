@@ -22,6 +22,7 @@ from server.api.schemas import (
     AwardOut,
     AwardRequest,
     CancelRequest,
+    InquiryList,
     InquiryOut,
     InstrumentList,
     InstrumentOut,
@@ -39,7 +40,7 @@ from server.domain.bonds import Bond
 from server.domain.calendar import date_from_ns, settlement_date
 from server.domain.commands import Award, Cancel, Command, CreatePortfolio, CreateRfq, LineSpec
 from server.domain.errors import InvalidInput, NotFound, VenueError
-from server.domain.types import NS_PER_SECOND, InquiryKind, Role
+from server.domain.types import NS_PER_SECOND, InquiryKind, InquiryState, Role
 from server.participants import Participant
 from server.settings import Settings
 
@@ -152,8 +153,9 @@ def build_router() -> APIRouter:
                                limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                                offset: Annotated[int, Query(ge=0)] = 0) -> Any:
         """Search the universe by ticker, issuer or identifier prefix, with optional filters."""
-        found = svc.universe.search(q, rating=rating, sector=sector, grade=grade, limit=limit, offset=offset)
-        return {"instruments": [instrument_out(b) for b in found], "total": len(found)}
+        found, total = svc.universe.search_page(q, rating=rating, sector=sector, grade=grade, limit=limit,
+                                                offset=offset)
+        return {"instruments": [instrument_out(b) for b in found], "total": total}
 
     @r.get("/instruments/{identifier}", response_model=InstrumentOut, tags=["instruments"])
     async def get_instrument(identifier: str, svc: Services, _: Caller) -> Any:
@@ -237,12 +239,8 @@ def build_router() -> APIRouter:
     @r.get("/portfolio-inquiries/{inquiry_id}", response_model=InquiryOut, tags=["portfolio"])
     async def get_portfolio(inquiry_id: str, svc: Services, who: Caller, lines: bool = True) -> Any:
         """``lines=false`` leaves out the line list and the quotes' per-line prices of a large basket."""
-        view = inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id, InquiryKind.PORTFOLIO), who.id,
-                            include_lines=lines)
-        if not lines:
-            for quote in view["quotes"]:
-                quote["line_prices"] = None
-        return view
+        return ORJSONResponse(inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id, InquiryKind.PORTFOLIO), who.id,
+                                           include_lines=lines, include_line_prices=lines))
 
     @r.post("/portfolio-inquiries/{inquiry_id}/award", response_model=AwardOut, tags=["portfolio"])
     async def award_portfolio(inquiry_id: str, body: AwardRequest, svc: Services, who: Client,
@@ -254,6 +252,23 @@ def build_router() -> APIRouter:
     async def cancel_portfolio(inquiry_id: str, svc: Services, who: Client,
                                body: CancelRequest | None = None) -> Any:
         return await _cancel(svc, who, inquiry_id, body, InquiryKind.PORTFOLIO)
+
+    # --- either kind ---------------------------------------------------------------------------
+    @r.get("/inquiries", response_model=InquiryList, tags=["inquiries"])
+    async def list_inquiries(svc: Services, who: Caller, state: InquiryState | None = None,
+                             kind: InquiryKind | None = None,
+                             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+        """The caller's inquiries (its own as a client, those sent to it as a dealer), newest first,
+        without line lists. ``state=open`` lists what is live."""
+        found = svc.venue.inquiries_for(who.id, state=state, kind=kind, limit=limit)
+        return ORJSONResponse({"inquiries": [inquiry_view(i, who.id, include_lines=False, include_line_prices=False)
+                                             for i in found]})
+
+    @r.get("/inquiries/{inquiry_id}", response_model=InquiryOut, tags=["inquiries"])
+    async def get_inquiry(inquiry_id: str, svc: Services, who: Caller, lines: bool = True) -> Any:
+        """An RFQ or a portfolio inquiry, whichever the id names."""
+        return ORJSONResponse(inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id), who.id, include_lines=lines,
+                                           include_line_prices=lines))
 
     # --- trades --------------------------------------------------------------------------------
     @r.get("/trades", response_model=TradeList, tags=["trades"])

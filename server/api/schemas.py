@@ -108,6 +108,10 @@ class InquiryOut(BaseModel):
     lines: list[dict[str, Any]] | None = None
 
 
+class InquiryList(BaseModel):
+    inquiries: list[InquiryOut]
+
+
 class TradeLineOut(BaseModel):
     instrument: str
     side: str

@@ -35,21 +35,36 @@ async def stream(ws: WebSocket) -> None:
     svc = ws.app.state.services
     api_key = ws.query_params.get("api_key")
     header = ws.headers.get("authorization") or (f"Bearer {api_key}" if api_key else None)
+    # Refusals happen after the handshake, as an error frame and a close code, so that every client
+    # (browsers included, which never see a refused handshake's status) can tell why.
     try:
         who = authenticate(svc, header)
-        raw_from = ws.query_params.get("from_seq")
+    except VenueError as exc:
+        await _refuse(ws, 4401, exc)
+        return
+    raw_from = ws.query_params.get("from_seq")
+    try:
         from_seq = int(raw_from) if raw_from not in (None, "") else None
         if from_seq is not None and from_seq < 0:
             raise ValueError
-    except VenueError:
-        await ws.close(code=4401, reason="unauthorized: send Authorization: Bearer <key> or ?api_key=")
-        return
     except ValueError:
-        await ws.close(code=4422, reason="from_seq must be a non-negative integer")
+        await _refuse(ws, 4422, InvalidInput(f"{raw_from!r} is not a non-negative integer", field="from_seq"))
+        return
+    if from_seq is not None and from_seq > svc.runtime.published_seq:
+        await _refuse(ws, 4409, InvalidInput(
+            f"from_seq {from_seq} is ahead of the venue's log, which ends at {svc.runtime.published_seq}: "
+            "resuming there would skip events (was the venue reset?)", field="from_seq", code="from_seq_ahead"))
         return
     await ws.accept()
     session = _Session(ws, svc, who)
     await session.run(from_seq)
+
+
+async def _refuse(ws: WebSocket, code: int, exc: VenueError) -> None:
+    await ws.accept()
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.send_text(orjson.dumps({"type": "error", "seq": None, "error": exc.to_dict()}).decode())
+        await ws.close(code=code, reason=exc.reason[:120])
 
 
 class _Session:

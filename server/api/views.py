@@ -19,14 +19,15 @@ def iso(ns: int | None) -> str | None:
     return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC).isoformat(timespec="milliseconds")
 
 
-def quote_view(inquiry: Inquiry, quote: Quote) -> dict[str, Any]:
+def quote_view(inquiry: Inquiry, quote: Quote, include_line_prices: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "quote_id": quote.quote_id, "dealer_id": quote.dealer_id, "version": quote.version,
         "replaces": quote.replaces, "state": quote.state.value, "ts": quote.ts, "valid_until": quote.valid_until,
     }
     if inquiry.is_portfolio:
         out["net_price"] = quote.net_price
-        out["line_prices"] = quote.line_prices.tolist() if quote.line_prices is not None else None
+        out["line_prices"] = (quote.line_prices.tolist() if quote.line_prices is not None and include_line_prices
+                              else None)
     elif quote.level is not None:
         out.update(level=quote.level, price=quote.price)
     else:
@@ -34,7 +35,8 @@ def quote_view(inquiry: Inquiry, quote: Quote) -> dict[str, Any]:
     return out
 
 
-def inquiry_view(inquiry: Inquiry, participant_id: str, *, include_lines: bool = True) -> dict[str, Any]:
+def inquiry_view(inquiry: Inquiry, participant_id: str, *, include_lines: bool = True,
+                 include_line_prices: bool = True) -> dict[str, Any]:
     is_client = participant_id == inquiry.client_id
     out: dict[str, Any] = {
         "id": inquiry.inquiry_id, "kind": inquiry.kind.value, "state": inquiry.state.value,
@@ -47,8 +49,7 @@ def inquiry_view(inquiry: Inquiry, participant_id: str, *, include_lines: bool =
         out["name"] = inquiry.name
         out["n_lines"] = inquiry.n_lines
         out["gross_notional"] = int(inquiry.quantities.sum())
-        if include_lines:
-            out["lines"] = inquiry.lines_json()
+        out["lines"] = inquiry.lines_json() if include_lines else None
     else:
         out.update(instrument=inquiry.instruments[0], side=inquiry.side_name(0),
                    quantity=int(inquiry.quantities[0]))
@@ -63,5 +64,5 @@ def inquiry_view(inquiry: Inquiry, participant_id: str, *, include_lines: bool =
             q.dealer_id == participant_id and q.state.value == "done" for q in inquiry.quotes.values()) else None)
         out["passed"] = participant_id in inquiry.passed
         quotes = [q for q in inquiry.quotes.values() if q.dealer_id == participant_id]
-    out["quotes"] = [quote_view(inquiry, q) for q in quotes]
+    out["quotes"] = [quote_view(inquiry, q, include_line_prices) for q in quotes]
     return out

@@ -396,7 +396,8 @@ class Universe:
         limit: int = 50,
         offset: int = 0,
     ) -> list[Bond]:
-        """Instruments matching ``query`` and the filters, in index order, paginated.
+        """Instruments matching ``query`` and the filters, in index order, paginated
+        (``search_page`` also gives the number of matches).
 
         ``query`` matches case-insensitively a ticker prefix, a substring of the issuer name, or a
         CUSIP or ISIN prefix; empty matches everything. Treasuries are included (sector
@@ -406,6 +407,11 @@ class Universe:
             raise InvalidInput("limit must be non-negative", field="limit")
         if offset < 0:
             raise InvalidInput("offset must be non-negative", field="offset")
+        mask = self._search_mask(query, rating, sector, grade)
+        return self._page(mask, limit, offset)[0]
+
+    def _search_mask(self, query: str, rating: str | None, sector: str | None, grade: str | None
+                     ) -> NDArray[np.bool_]:
         mask = np.ones(self.n_instruments, dtype=bool)
         q = query.strip().upper()
         if q:
@@ -434,8 +440,21 @@ class Universe:
             if g not in GRADES:
                 raise InvalidInput(f"unknown grade {grade!r}; one of IG, HY", field="grade")
             mask &= self._s_hy if g == "HY" else ~self._s_hy
-        idx = np.flatnonzero(mask)[offset : offset + limit]
-        return [self.instruments[int(i)] for i in idx]
+        return mask
+
+    def search_page(self, query: str = "", *, rating: str | None = None, sector: str | None = None,
+                    grade: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Bond], int]:
+        """``search`` and the total number of matches."""
+        mask = self._search_mask(query, rating, sector, grade)
+        return self._page(mask, limit, offset)
+
+    def _page(self, mask: NDArray[np.bool_], limit: int, offset: int) -> tuple[list[Bond], int]:
+        if limit < 0:
+            raise InvalidInput("limit must be non-negative", field="limit")
+        if offset < 0:
+            raise InvalidInput("offset must be non-negative", field="offset")
+        idx = np.flatnonzero(mask)
+        return [self.instruments[int(i)] for i in idx[offset : offset + limit]], int(idx.size)
 
     def initial_market(self) -> MarketSnapshot:
         """The evaluated market at ``as_of``: base spreads, base liquidity, initial ETF NAVs."""

@@ -175,6 +175,20 @@ class Venue:
             raise NotFound(f"no inquiry {inquiry_id}", field="inquiry_id")
         return inquiry
 
+    def inquiries_for(self, participant_id: str, *, state: InquiryState | None = None,
+                      kind: InquiryKind | None = None, limit: int = 100) -> list[Inquiry]:
+        """The inquiries ``participant_id`` may see, newest first."""
+        out: list[Inquiry] = []
+        candidates = (self.inquiries[i] for i in self._open) if state is InquiryState.OPEN else iter(
+            self.inquiries.values())
+        for inquiry in sorted(candidates, key=lambda q: (q.created_ts, q.inquiry_id), reverse=True):
+            if (inquiry.client_id == participant_id or participant_id in inquiry.panel) and (
+                    state is None or inquiry.state is state) and (kind is None or inquiry.kind is kind):
+                out.append(inquiry)
+                if len(out) >= limit:
+                    break
+        return out
+
     def trade_for(self, trade_id: str, participant_id: str) -> dict[str, Any]:
         trade = self.trades.get(trade_id)
         if trade is None or participant_id not in (trade["client_id"], trade["dealer_id"]):

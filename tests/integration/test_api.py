@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from server.market.universe import UniverseConfig, build_universe
-from tests.support.server import PANEL, VenueProcess, drain, next_event, stream
+from tests.support.server import KEYS, PANEL, VenueProcess, drain, next_event, stream
 
 UNIVERSE = build_universe(UniverseConfig(seed=7, n_bonds=2000))  # the venue's defaults
 IG = [b for b in UNIVERSE.bonds if b.grade == "IG"]
@@ -64,9 +64,19 @@ class TestAccess:
     async def test_websocket_refuses_unknown_keys(self, venue: VenueProcess) -> None:
         from websockets.asyncio.client import connect
 
-        with pytest.raises(InvalidStatus):
-            async with connect(venue.ws_url + "?api_key=wrong-key-wrong-key"):
-                pass
+        async with connect(venue.ws_url + "?api_key=wrong-key-wrong-key") as ws:
+            frame = orjson.loads(await ws.recv())
+            assert frame["type"] == "error" and frame["error"]["code"] == "unauthorized"
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        async with stream(venue, "client-1") as ws:
+            pass
+        async with connect(venue.ws_url + f"?api_key={KEYS['client-1']}&from_seq=99999999") as ws:
+            frame = orjson.loads(await ws.recv())
+            assert frame["error"]["code"] == "from_seq_ahead" and frame["error"]["field"] == "from_seq"
+        async with connect(venue.ws_url + f"?api_key={KEYS['client-1']}&from_seq=-3") as ws:
+            assert orjson.loads(await ws.recv())["error"]["field"] == "from_seq"
 
     async def test_openapi_documents_routes_and_errors(self, venue: VenueProcess) -> None:
         async with httpx.AsyncClient(base_url=venue.base_url) as anon:
@@ -407,3 +417,20 @@ class TestStreamResume:
                 history = await drain(ws, quiet=0.5)
             assert [f["seq"] for f in history] == sorted({f["seq"] for f in history})
             assert all(f.get("client_id", "client-1") == "client-1" for f in history)
+
+
+class TestInquiries:
+    async def test_either_kind_by_id_and_the_open_list(self, venue: VenueProcess) -> None:
+        async with venue.client("client-2") as c, venue.client("dealer-remote") as d:
+            rfq = await create_rfq(c, instrument=IG[40].cusip, panel=["dealer-remote", "dealer-a"])
+            pt = (await c.post("/v1/portfolio-inquiries", json={"lines": basket(12, offset=300)})).json()
+            assert (await c.get(f"/v1/inquiries/{rfq['id']}")).json()["kind"] == "rfq"
+            slim = (await c.get(f"/v1/inquiries/{pt['id']}", params={"lines": "false"})).json()
+            assert slim["kind"] == "portfolio" and slim["lines"] is None
+            open_ids = [i["id"] for i in (await c.get("/v1/inquiries", params={"state": "open"})).json()["inquiries"]]
+            assert open_ids[:2] == [pt["id"], rfq["id"]]
+            dealer_view = [i["id"] for i in (await d.get("/v1/inquiries", params={"state": "open"})).json()[
+                "inquiries"]]
+            assert rfq["id"] in dealer_view and pt["id"] not in dealer_view
+            assert_error(await d.get(f"/v1/inquiries/{pt['id']}"), 404)
+            assert_error(await c.get("/v1/inquiries", params={"state": "sleepy"}), 422, "state")

@@ -1,0 +1,137 @@
+"""A net-risk dealer: prices a bond or a basket from the risk it leaves after hedging.
+
+Every quote goes through the pricing toolkit (:mod:`dealer_bots.pricing`): the basket's lines are
+hedged with Treasuries and LQD/HYG, charged for liquidity (less inside a diversified basket),
+basis risk, capital, inventory and axes, balance sheet, and a competitive markup; the basket's
+net price and the line prices reconcile to the cent. The breakdown of each quote is kept in
+``Quote.breakdown`` and in ``records`` (the dealer's own, never sent to the client).
+
+Subclasses change behaviour through the config and three hooks: :meth:`RiskDealer.axes` (what
+the dealer wants to trade), :meth:`RiskDealer.screen` (pass before pricing) and
+:meth:`RiskDealer.review` (pass or adjust after pricing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dealer_bots.pricing.pricer import PricedBasket, PricingConfig, price_basket
+from dealer_bots.pricing.quote import portfolio_quote, single_quote
+from dealer_bots.pricing.risk import MarketRisk
+from server.bots.protocol import DealerBot, Feedback, InquiryView, InventoryView, MarketView, Pass, Quote
+from server.domain.calendar import date_from_ns, settlement_date
+from server.market.factors import FactorModel
+from server.market.universe import MarketSnapshot
+
+__all__ = ["RiskDealer", "RiskDealerConfig"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RiskDealerConfig:
+    pricing: PricingConfig = field(default_factory=PricingConfig)
+    max_lines: int = 10_000  # pass on bigger baskets
+    valid_for_s: float | None = None  # quote lifetime; None: until the inquiry ends
+    settlement_days: int = 1  # T+1, as the venue settles corporates
+    keep_records: int = 256  # breakdowns of the latest quotes kept in ``records``
+
+    def __post_init__(self) -> None:
+        if self.max_lines < 1 or self.keep_records < 0 or self.settlement_days < 0:
+            raise ValueError("max_lines must be positive, keep_records and settlement_days non-negative")
+
+
+class RiskDealer(DealerBot):
+    """The toolkit's dealer with a middle-of-the-road config; the reference strategies derive from it."""
+
+    def __init__(self, config: RiskDealerConfig | None = None) -> None:
+        self.config = config if config is not None else RiskDealerConfig()
+        self.records: deque[tuple[str, dict[str, float]]] = deque(maxlen=self.config.keep_records)
+        self.outcomes: Counter[str] = Counter()
+        self._model: FactorModel | None = None
+        self._contexts: list[tuple[MarketSnapshot, date, MarketRisk]] = []
+
+    @property
+    def pricing(self) -> PricingConfig:
+        return self.config.pricing
+
+    # ---- hooks ---------------------------------------------------------------------------
+
+    def axes(self, ctx: MarketRisk) -> FloatArray | None:
+        """Per instrument: +1 the dealer wants to buy, -1 to sell, 0 indifferent (None: no axes)."""
+        return None
+
+    def screen(self, inquiry: InquiryView, ctx: MarketRisk) -> Pass | None:
+        """Pass before pricing (None: go on)."""
+        if inquiry.n_lines > self.config.max_lines:
+            return Pass(f"basket of {inquiry.n_lines} lines; this dealer takes at most {self.config.max_lines}")
+        return None
+
+    def review(self, inquiry: InquiryView, priced: PricedBasket) -> Pass | None:
+        """Pass after pricing (None: quote). By default: the balance-sheet pass limit."""
+        if priced.balance.over_pass_limit:
+            return Pass(f"balance sheet: the book would reach {priced.balance.gross_after:,.0f} USD gross")
+        return None
+
+    # ---- the market ----------------------------------------------------------------------
+
+    def market_risk(self, market: MarketView) -> MarketRisk:
+        """The per-snapshot risk tables, built once per (snapshot, settlement date)."""
+        settle = settlement_date(date_from_ns(market.now), self.config.settlement_days)
+        snapshot = market.snapshot
+        for snap, st, ctx in self._contexts:
+            if snap is snapshot and st == settle and ctx.universe is market.universe:
+                return ctx
+        if self._model is None or self._model.universe is not market.universe:
+            self._model = FactorModel(market.universe, self.pricing.factor)
+            self._contexts.clear()
+        ctx = MarketRisk.build(market.universe, snapshot, settle, model=self._model, hedge_config=self.pricing.hedge,
+                               max_holding_days=self.pricing.max_holding_days)
+        self._contexts.append((snapshot, settle, ctx))
+        del self._contexts[:-2]
+        return ctx
+
+    # ---- the protocol ----------------------------------------------------------------------
+
+    def price(self, ctx: MarketRisk, inquiry: InquiryView, face: FloatArray, inventory: InventoryView) -> PricedBasket:
+        """Price ``face`` (dealer's signed face per line of ``inquiry``) with this dealer's config."""
+        return price_basket(ctx, self.pricing, inquiry.idx, face, n_dealers=inquiry.panel_size,
+                            positions=inventory.positions, axes=self.axes(ctx))
+
+    def on_inquiry(self, inquiry: InquiryView, market: MarketView, inventory: InventoryView) -> Quote | Pass:
+        ctx = self.market_risk(market)
+        screened = self.screen(inquiry, ctx)
+        if screened is not None:
+            return screened
+        valid = None if self.config.valid_for_s is None else int(self.config.valid_for_s * 1e9)
+        if inquiry.is_portfolio:
+            priced = self.price(ctx, inquiry, np.asarray(inquiry.dealer_signed_quantity), inventory)
+            refused = self.review(inquiry, priced)
+            if refused is not None:
+                return refused
+            quote = portfolio_quote(inquiry, priced, valid_for_ns=valid)
+        else:
+            side = inquiry.side
+            qty = float(inquiry.quantities[0])
+            legs: dict[str, PricedBasket] = {}
+            if side is None or side.sign < 0:
+                legs["bid"] = self.price(ctx, inquiry, np.array([qty]), inventory)
+            if side is None or side.sign > 0:
+                legs["offer"] = self.price(ctx, inquiry, np.array([-qty]), inventory)
+            for leg in legs.values():
+                refused = self.review(inquiry, leg)
+                if refused is not None:
+                    return refused
+            quote = single_quote(inquiry, market.universe, market.snapshot, ctx.settle, bid=legs.get("bid"),
+                                 offer=legs.get("offer"), valid_for_ns=valid)
+        if self.config.keep_records:
+            self.records.append((inquiry.inquiry_id, quote.breakdown))
+        return quote
+
+    def on_feedback(self, feedback: Feedback) -> None:
+        self.outcomes[feedback.outcome] += 1
