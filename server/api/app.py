@@ -166,7 +166,7 @@ def build_router() -> APIRouter:
         """Evaluated mid, yield, spread, liquidity score and risk of one instrument."""
         i = svc.universe.index_of(identifier, "identifier")
         bond = svc.universe.instrument(i)
-        snap = svc.market
+        snap = svc.current_market()
         settle = settlement_date(date_from_ns(svc.runtime.clock()))
         s64 = np.datetime64(settle, "D")
         m64 = np.datetime64(bond.maturity, "D")
@@ -192,7 +192,8 @@ def build_router() -> APIRouter:
         ref = await run(svc, CreateRfq(
             client_id=who.id, instrument=body.instrument, side=body.side, quantity=body.quantity,
             quote_type=body.quote_type, panel=tuple(body.panel) if body.panel is not None else None,
-            time_limit_ns=_seconds(body.time_limit), idempotency_key=key, fingerprint=fp))
+            time_limit_ns=_seconds(body.time_limit), idempotency_key=key, fingerprint=fp,
+            evaluated_mids=svc.current_market().mid_price))
         assert ref is not None
         return ORJSONResponse(inquiry_view(svc.venue.inquiry_for(ref, who.id, InquiryKind.RFQ), who.id), 201)
 
@@ -231,7 +232,8 @@ def build_router() -> APIRouter:
             client_id=who.id,
             lines=tuple(LineSpec(ln.instrument, ln.side, ln.quantity) for ln in body.lines),
             panel=tuple(body.panel) if body.panel is not None else None,
-            time_limit_ns=_seconds(body.time_limit), name=body.name, idempotency_key=key, fingerprint=fp))
+            time_limit_ns=_seconds(body.time_limit), name=body.name, idempotency_key=key, fingerprint=fp,
+            evaluated_mids=svc.current_market().mid_price))
         assert ref is not None
         return ORJSONResponse(inquiry_view(svc.venue.inquiry_for(ref, who.id, InquiryKind.PORTFOLIO), who.id,
                                            include_lines=lines), 201)

@@ -121,6 +121,7 @@ class TradeLineOut(BaseModel):
     principal: float
     accrued_amount: float
     net_money: float
+    arrival_mid: float | None = Field(None, description="evaluated mid when the inquiry arrived (TCA benchmark)")
 
 
 class TradeOut(BaseModel):

@@ -101,6 +101,10 @@ class VenueServices:
         return cls(settings, universe, market, directory, venue, store, writer, runtime, bots, generated,
                    recovered, expired)
 
+    def current_market(self) -> MarketSnapshot:
+        """The evaluated market now: what bots quote against and what arrival mids are taken from."""
+        return self.market
+
     async def stop(self) -> None:
         await self.runtime.stop()
         await self.writer.stop()

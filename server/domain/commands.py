@@ -7,6 +7,7 @@ returns the events it caused or raises a ``VenueError`` naming the field and the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from server.domain.types import QuoteType, Side
 
@@ -29,6 +30,9 @@ class CreateRfq:
     time_limit_ns: int | None = None
     idempotency_key: str | None = None
     fingerprint: str | None = None  # hash of the request, to tell a retry from a reused key
+    # Set by the venue's adapter, never by the client: the evaluated mid of every instrument at arrival
+    # (a read-only array indexed like the universe). The engine records the lines' mids in the log (TCA).
+    evaluated_mids: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class CreatePortfolio:
     name: str | None = None
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    evaluated_mids: Any = None  # as CreateRfq
 
 
 @dataclass(frozen=True, slots=True)

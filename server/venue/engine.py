@@ -211,7 +211,8 @@ class Venue:
         lines = [{"instrument": self.table.cusip[idx], "side": side.value if side else None,
                   "quantity": int(cmd.quantity)}]
         self._announce(inquiry_id, InquiryKind.RFQ, cmd.client_id, panel, quote_type, lines, now, expires,
-                       None, cmd.idempotency_key, cmd.fingerprint, out)
+                       None, cmd.idempotency_key, cmd.fingerprint, _arrival(cmd.evaluated_mids, np.array([idx])),
+                       out)
 
     def _create_portfolio(self, cmd: CreatePortfolio, now: int, out: list[Event]) -> None:
         self._require(cmd.client_id, Role.CLIENT)
@@ -257,16 +258,20 @@ class Venue:
         lines = [{"instrument": self.table.cusip[i], "side": "buy" if s > 0 else "sell", "quantity": q}
                  for i, s, q in zip(idx.tolist(), sides.tolist(), quantities.tolist(), strict=True)]
         self._announce(inquiry_id, InquiryKind.PORTFOLIO, cmd.client_id, panel, QuoteType.PRICE, lines, now,
-                       expires, cmd.name, cmd.idempotency_key, cmd.fingerprint, out)
+                       expires, cmd.name, cmd.idempotency_key, cmd.fingerprint, _arrival(cmd.evaluated_mids, idx),
+                       out)
 
     def _announce(self, inquiry_id: str, kind: InquiryKind, client_id: str, panel: tuple[str, ...],
                   quote_type: QuoteType, lines: list[dict[str, Any]], now: int, expires: int,
-                  name: str | None, key: str | None, fingerprint: str | None, out: list[Event]) -> None:
+                  name: str | None, key: str | None, fingerprint: str | None, arrival_mids: list[float] | None,
+                  out: list[Event]) -> None:
         common = {"inquiry_id": inquiry_id, "kind": kind.value, "client_id": client_id,
                   "quote_type": quote_type.value, "lines": lines, "created_ts": now, "expires_ts": expires,
                   "name": name}
-        self._emit(out, ev.INQUIRY_CREATED, (client_id,), now,
-                   {**common, "panel": list(panel), "idempotency_key": key, "fingerprint": fingerprint})
+        created: dict[str, Any] = {**common, "panel": list(panel), "idempotency_key": key, "fingerprint": fingerprint}
+        if arrival_mids is not None:
+            created["arrival_mids"] = arrival_mids
+        self._emit(out, ev.INQUIRY_CREATED, (client_id,), now, created)
         self._emit(out, ev.INQUIRY_REQUEST, panel, now, {**common, "panel_size": len(panel)})
 
     def _submit_quote(self, cmd: SubmitQuote, now: int, out: list[Event]) -> None:
@@ -465,6 +470,9 @@ class Venue:
                 inquiry.instruments, sides.tolist(), qty.tolist(), prices.tolist(), accrued.tolist(),
                 principal.tolist(), accrued_amount.tolist(), net_money.tolist(), strict=True)
         ]
+        if inquiry.arrival_mids is not None:
+            for line, mid in zip(lines, inquiry.arrival_mids, strict=True):
+                line["arrival_mid"] = mid
         trade: dict[str, Any] = {
             "trade_id": trade_id, "inquiry_id": inquiry.inquiry_id, "kind": inquiry.kind.value,
             "quote_id": quote.quote_id, "client_id": inquiry.client_id, "dealer_id": quote.dealer_id,
@@ -685,7 +693,7 @@ class Venue:
             sides=np.fromiter((0 if line["side"] is None else (1 if line["side"] == "buy" else -1)
                                for line in lines), dtype=np.int8, count=len(lines)),
             quantities=np.fromiter((line["quantity"] for line in lines), dtype=np.int64, count=len(lines)),
-            name=d.get("name"))
+            name=d.get("name"), arrival_mids=d.get("arrival_mids"))
         self.inquiries[inquiry.inquiry_id] = inquiry
         self._open.add(inquiry.inquiry_id)
         heapq.heappush(self._timers, (inquiry.expires_ts, inquiry.inquiry_id))
@@ -752,6 +760,13 @@ def _level(value: float, quote_type: QuoteType, field: str) -> float:
         raise InvalidInput(f"{value!r} is not a {quote_type.value} level between {low:g} and {high:g}",
                            field=field)
     return float(value)
+
+
+def _arrival(mids: Any, idx: np.ndarray) -> list[float] | None:
+    """The evaluated mids of the lines at arrival, as logged (6 decimals), if the adapter gave them."""
+    if mids is None:
+        return None
+    return [round(float(m), 6) for m in np.asarray(mids, dtype=np.float64)[idx]]
 
 
 def _line_no(field: str) -> int:

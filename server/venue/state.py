@@ -55,6 +55,7 @@ class Inquiry:
     sides: NDArray[np.int8]  # +1 client buys, -1 client sells, 0 two-way (request for market)
     quantities: NDArray[np.int64]
     name: str | None = None
+    arrival_mids: list[float] | None = None  # evaluated mid per line when the inquiry arrived (TCA)
     state: InquiryState = InquiryState.OPEN
     quotes: dict[str, Quote] = field(default_factory=dict)
     live_by_dealer: dict[str, str] = field(default_factory=dict)  # dealer -> its current quote id
