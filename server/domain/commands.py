@@ -117,8 +117,19 @@ class Configure:
     params: tuple[tuple[str, object], ...]
 
 
-Command = (Configure | CreateRfq | CreatePortfolio | SubmitQuote | PassInquiry | WithdrawQuote | Award | Cancel | Tick
-           | ExpireOpen)
+@dataclass(frozen=True, slots=True)
+class SetBenchmarks:
+    """The Treasury curve that spread quotes are converted with from now on (the runtime's market moved).
+
+    Spread levels are booked at the benchmark curve of the moment of the quote, as a venue "spots"
+    benchmarks; logging the curve keeps replays exact."""
+
+    tenors: tuple[float, ...]
+    yields: tuple[float, ...]
+
+
+Command = (Configure | SetBenchmarks | CreateRfq | CreatePortfolio | SubmitQuote | PassInquiry | WithdrawQuote
+           | Award | Cancel | Tick | ExpireOpen)
 
 __all__ = [
     "Award",
@@ -130,6 +141,7 @@ __all__ = [
     "ExpireOpen",
     "LineSpec",
     "PassInquiry",
+    "SetBenchmarks",
     "SubmitQuote",
     "Tick",
     "WithdrawQuote",

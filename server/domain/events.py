@@ -26,6 +26,7 @@ INQUIRY_CANCELLED = "inquiry.cancelled"
 INQUIRY_NO_QUOTES = "inquiry.no_quotes"
 DEALER_FEEDBACK = "dealer.feedback"  # one per dealer of the panel when the inquiry ends
 TRADE_BOOKED = "trade.booked"  # audience: client + winning dealer
+BENCHMARKS = "market.benchmarks"  # audience: nobody (the curve spread quotes convert with)
 VENUE_CONFIGURED = "venue.configured"  # audience: nobody (the operator's record of the universe settings)
 
 END_TYPES = frozenset({INQUIRY_AWARDED, INQUIRY_EXPIRED, INQUIRY_CANCELLED, INQUIRY_NO_QUOTES})

@@ -28,6 +28,7 @@ from server.domain.commands import (
     ExpireOpen,
     LineSpec,
     PassInquiry,
+    SetBenchmarks,
     SubmitQuote,
     Tick,
     WithdrawQuote,
@@ -127,6 +128,12 @@ class Venue:
                                    f"{params}", field="configuration")
                 if self.configuration is None:  # recorded once, by the first start
                     self._emit(out, ev.VENUE_CONFIGURED, (), now, params)
+            case SetBenchmarks():
+                if len(command.tenors) != len(command.yields) or not command.tenors:
+                    raise InvalidInput("one yield per tenor", field="yields")
+                if (tuple(command.tenors), tuple(command.yields)) != (self.curve.tenors, self.curve.yields):
+                    self._emit(out, ev.BENCHMARKS, (), now,
+                               {"tenors": list(command.tenors), "yields": list(command.yields)})
             case ExpireOpen():
                 for inquiry_id in sorted(self._open, key=self._order_key):
                     self._end(self.inquiries[inquiry_id], InquiryState.EXPIRED, command.reason, now, out)
@@ -672,6 +679,8 @@ class Venue:
         elif t == ev.TRADE_BOOKED:
             self._bump("T", d["trade_id"])
             self.trades[d["trade_id"]] = d
+        elif t == ev.BENCHMARKS:
+            self.curve = TreasuryCurve(tuple(d["tenors"]), tuple(d["yields"]))
         elif t == ev.VENUE_CONFIGURED:
             if self.expected_configuration is not None and dict(d) != self.expected_configuration:
                 raise ConfigurationMismatch(f"the event log was written with {dict(d)}; this venue runs with "

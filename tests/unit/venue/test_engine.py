@@ -488,3 +488,25 @@ def digest(v: Venue) -> dict[str, object]:
         },
         "next_timer": v.next_timer(),
     }
+
+
+class TestBenchmarks:
+    def test_spread_quotes_convert_at_the_current_logged_curve(self) -> None:
+        from server.domain.commands import SetBenchmarks
+
+        v = make_venue()
+        log = list(v.handle(CreateRfq("c1", ig_bond(), Side.BUY, 1_000_000, quote_type=QuoteType.SPREAD), T0))
+        rid = log[0].data["inquiry_id"]
+        log += v.handle(SubmitQuote("d1", rid, level=80.0), T0 + S)
+        before = v.inquiries[rid].quotes[log[-1].data["quote_id"]].price
+        shifted = v.curve.shifted(25.0)
+        events = v.handle(SetBenchmarks(shifted.tenors, shifted.yields), T0 + 2 * S)
+        assert [e.type for e in events] == [ev.BENCHMARKS] and events[0].audience == ()
+        log += events
+        assert v.handle(SetBenchmarks(shifted.tenors, shifted.yields), T0 + 2 * S) == []  # unchanged: no event
+        log += v.handle(SubmitQuote("d1", rid, level=80.0), T0 + 3 * S)
+        after = v.inquiries[rid].quotes[log[-1].data["quote_id"]].price
+        assert after is not None and before is not None and after < before  # higher yields, lower price
+        rebuilt = make_venue()
+        rebuilt.replay(log)
+        assert rebuilt.curve == shifted and digest(rebuilt) == digest(v)
