@@ -80,8 +80,10 @@ def check_bot(
 
 def _register_commands() -> None:
     from clients.cli import register as register_client_commands
+    from server.research.cli import register as register_research_commands
 
     register_client_commands(app)
+    register_research_commands(app)
 
 
 _register_commands()
