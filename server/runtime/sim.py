@@ -9,7 +9,6 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from server.bots.host import BotHost, Delivery
@@ -20,12 +19,9 @@ from server.venue.engine import Outcome, Venue
 Listener = Callable[[list[Event]], None]
 
 
-@dataclass(order=True, slots=True)
-class _Item:
-    at: int
-    order: int
-    payload: Any = field(compare=False)
-    on_outcome: Callable[[Outcome], None] | None = field(compare=False, default=None)
+# Heap items are plain tuples (time, tie-breaking order, payload, outcome callback): tuple comparison is
+# done in C, a dataclass's generated ``__lt__`` in Python (a measurable share of a simulation's time).
+_Item = tuple[int, int, Any, "Callable[[Outcome], None] | None"]
 
 
 class SimRuntime:
@@ -49,11 +45,11 @@ class SimRuntime:
         when = self.now if at is None else at
         if when < self.now:
             raise ValueError(f"cannot schedule in the past ({when} < {self.now})")
-        heapq.heappush(self._heap, _Item(when, next(self._order), command, on_outcome))
+        heapq.heappush(self._heap, (when, next(self._order), command, on_outcome))
 
     def call_at(self, at: int, fn: Callable[[], None]) -> None:
         """Schedule a plain callback (used by scenario drivers)."""
-        heapq.heappush(self._heap, _Item(max(at, self.now), next(self._order), fn))
+        heapq.heappush(self._heap, (max(at, self.now), next(self._order), fn, None))
 
     def execute(self, command: Command) -> Outcome:
         """Apply ``command`` now and process what it causes (deliveries are scheduled, not run)."""
@@ -71,12 +67,11 @@ class SimRuntime:
     def run(self, until: int | None = None, max_items: int | None = None) -> int:
         """Process scheduled items in time order up to ``until`` (inclusive). Returns items processed."""
         done = 0
-        while self._heap and (until is None or self._heap[0].at <= until):
+        while self._heap and (until is None or self._heap[0][0] <= until):
             if max_items is not None and done >= max_items:
                 break
-            item = heapq.heappop(self._heap)
-            self.now = max(self.now, item.at)
-            payload = item.payload
+            at, _, payload, on_outcome = heapq.heappop(self._heap)
+            self.now = max(self.now, at)
             if isinstance(payload, Delivery):
                 assert self.bots is not None
                 self.execute(self.bots.respond(payload, self.now))
@@ -84,10 +79,10 @@ class SimRuntime:
                 payload()
             else:
                 if isinstance(payload, Tick):
-                    self._ticks.discard(item.at)
+                    self._ticks.discard(at)
                 outcome = self.execute(payload)
-                if item.on_outcome is not None:
-                    item.on_outcome(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
             done += 1
         if until is not None and until > self.now:
             self.now = until
@@ -104,8 +99,8 @@ class SimRuntime:
             listener(batch)
         if self.bots is not None:
             for delivery in self.bots.on_events(batch):
-                heapq.heappush(self._heap, _Item(delivery.due_ns, next(self._order), delivery))
+                heapq.heappush(self._heap, (delivery.due_ns, next(self._order), delivery, None))
         due = self.venue.next_timer()
         if due is not None and due not in self._ticks:
             self._ticks.add(due)
-            heapq.heappush(self._heap, _Item(max(due, self.now), next(self._order), Tick()))
+            heapq.heappush(self._heap, (max(due, self.now), next(self._order), Tick(), None))

@@ -327,6 +327,8 @@ class Venue:
         return {"level": level, "price": price}
 
     def _prices(self, inquiry: Inquiry, levels: np.ndarray, now: int) -> list[float]:
+        if inquiry.quote_type is QuoteType.PRICE:  # already clean prices (bounds checked by _level)
+            return [round(float(p), 6) for p in levels]
         settle = settlement_date(date_from_ns(now), self.rules.settlement_days)
         idx = np.repeat(inquiry.idx[:1], len(levels))
         prices = self.table.clean_prices(idx, inquiry.quote_type, levels.astype(np.float64), settle, self.curve)
