@@ -80,10 +80,12 @@ def check_bot(
 
 def _register_commands() -> None:
     from clients.cli import register as register_client_commands
+    from server.demo.cli import register as register_demo_commands
     from server.research.cli import register as register_research_commands
 
     register_client_commands(app)
     register_research_commands(app)
+    register_demo_commands(app)
 
 
 _register_commands()

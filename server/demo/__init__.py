@@ -1,0 +1,1 @@
+"""Scripted demonstrations of the venue: ``rfqsim demo ...`` (see :mod:`server.demo.switch_trade`)."""
