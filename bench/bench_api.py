@@ -3,8 +3,9 @@
     python bench/bench_api.py                # defaults: 10 s per phase, 16 concurrent RFQ workers
     python bench/bench_api.py --seconds 5 --concurrency 32
 
-One venue process (uvicorn, one worker, SQLite, in-process bots with zero latency) and this load
-generator share the machine. It prints, from one run:
+One venue process (uvicorn, one worker, SQLite, in-process bots with zero latency; by default the
+simple mid-spread dealers, so the figures measure the venue rather than the dealers' pricing — pass
+``--strategies ''`` for the net-risk panel) and this load generator share the machine. It prints, from one run:
   - the ceiling: requests per second of GET /healthz on the same server;
   - single-bond RFQ lifecycles per second (create, five bot quotes streamed, award, trade booked) and
     submit-to-last-quote latency p50 / p99;
@@ -35,6 +36,7 @@ KEY = "bench-client-key-0123456789"
 class Tracker:
     expected: int
     quotes: list[dict[str, Any]] = field(default_factory=list)
+    responses: int = 0  # quotes and passes
     last_quote_at: float = 0.0
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -56,10 +58,12 @@ class Stream:
         async with connect(url, max_size=2**28) as ws:
             async for raw in ws:
                 frame = orjson.loads(raw)
-                if frame.get("type") == "quote.new":
+                if frame.get("type") in ("quote.new", "quote.passed"):
                     t = self.tracker(frame["inquiry_id"])
-                    t.quotes.append(frame)
-                    if len(t.quotes) == t.expected:
+                    if frame["type"] == "quote.new":
+                        t.quotes.append(frame)
+                    t.responses += 1
+                    if t.responses == t.expected:
                         t.last_quote_at = time.perf_counter()
                         t.done.set()
 
@@ -104,10 +108,13 @@ async def lifecycles(port: int, seconds: float, concurrency: int, make_body: Any
             tracker = stream.tracker(created["id"])
             await asyncio.wait_for(tracker.done.wait(), 30)
             latencies.append(tracker.last_quote_at - t0)
+            del stream.trackers[created["id"]]
+            if not tracker.quotes:  # every dealer passed (a cautious panel on an illiquid bond)
+                status, _ = await conn.request("POST", f"{path}/{created['id']}/cancel", {})
+                continue
             best = pick_best(tracker.quotes)
             status, award = await conn.request("POST", f"{path}/{created['id']}/award", {"quote_id": best})
             assert status == 200, award
-            del stream.trackers[created["id"]]
             completed += 1
         await conn.close()
 
@@ -128,7 +135,8 @@ async def main(args: argparse.Namespace) -> None:
         participants.write_text(f'[[participant]]\nid = "bench"\nrole = "client"\napi_key = "{KEY}"\n')
         port = 18000 + int(time.time()) % 1000
         proc = start_venue(workdir, port, participants, {"RFQSIM_BOT_LATENCY_MS": "0",
-                                                          "RFQSIM_RFQ_TIME_LIMIT_S": "120"})
+                                                          "RFQSIM_RFQ_TIME_LIMIT_S": "120",
+                                                          "RFQSIM_DEALER_STRATEGIES": args.strategies})
         try:
             ceiling_rps = await ceiling(port, args.seconds, args.concurrency)
 
@@ -158,7 +166,8 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             proc.send_signal(signal.SIGINT)  # lets a profiler wrapping the venue write its output
             proc.wait(30)
-    print(f"rfqsim API benchmark: {args.seconds:g} s per phase, one uvicorn worker, SQLite, bots at zero latency")
+    print(f"rfqsim API benchmark: {args.seconds:g} s per phase, one uvicorn worker, SQLite, bots at zero latency, "
+          f"dealers: {args.strategies or 'the reference net-risk panel'}")
     print(f"{'measure':<52}{'value':>12}")
     print(f"{'ceiling: GET /healthz requests/s (' + str(args.concurrency) + ' connections)':<52}{ceiling_rps:>12,.0f}")
     print(f"{'RFQ lifecycles/s (create, 5 quotes streamed, award)':<52}{rfq['per_second']:>12,.0f}")
@@ -179,4 +188,6 @@ if __name__ == "__main__":
     parser.add_argument("--pt-concurrency", type=int, default=2)
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--pt-seconds", type=float, default=None, help="default: --seconds")
+    parser.add_argument("--strategies", default="mid_spread",
+                        help="the in-process dealers (RFQSIM_DEALER_STRATEGIES); '' for the net-risk panel")
     asyncio.run(main(parser.parse_args()))
