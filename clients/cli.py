@@ -1,5 +1,5 @@
 """Client commands of the ``rfqsim`` command line: ``rfq``, ``pt``, ``trades``, ``trade``, ``instruments``,
-``market``.
+``market``, ``pretrade``, ``tca``.
 
 ``server/cli.py`` owns the ``rfqsim`` console script and calls :func:`register` on its typer app;
 ``python -m clients.cli`` runs these commands on their own.
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import json
 import os
 import sys
 import time
@@ -40,7 +42,16 @@ from clients.sdk.errors import (
     Unavailable,
     VenueError,
 )
-from clients.sdk.models import Inquiry, Quote, QuoteBoard, Trade, best_quote
+from clients.sdk.models import (
+    Inquiry,
+    OptimiseResult,
+    PretradeReport,
+    Quote,
+    QuoteBoard,
+    Trade,
+    TradeTca,
+    best_quote,
+)
 
 EXIT_OK, EXIT_NO_TRADE, EXIT_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 RETRYABLE_AWARD = frozenset({"quote_withdrawn", "quote_replaced", "quote_expired"})
@@ -716,12 +727,276 @@ def market(
     _run(url, work)
 
 
+# -- analytics ---------------------------------------------------------------------------------------
+
+def _basket_source(file: Path, err: Console) -> list[dict[str, Any]] | Path:
+    """A CSV/XLSX path (sent as parsed lines), or the lines of a JSON file (``{"lines": [...]}`` or a list), which
+    may hold model-only lines (notional, liquidity_score, label)."""
+    if file.suffix.lower() != ".json":
+        return file
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(err, f"{file}: not a readable JSON file: {exc}", EXIT_INPUT) from None
+    lines = data.get("lines") if isinstance(data, dict) else data
+    if not isinstance(lines, list) or not all(isinstance(x, dict) for x in lines):
+        raise _fail(err, f"{file}: expected a list of lines, or an object with a 'lines' list", EXIT_INPUT)
+    return lines
+
+
+def _opt(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _pair(a: float | None, b: float | None) -> str:
+    """``a / b``, or n/a when the basket has no risk figures (model-only lines)."""
+    return "n/a" if a is None and b is None else f"{_opt(a)} / {_opt(b)}"
+
+
+def _mix_text(mix: Any, top: int = 6) -> str:
+    if not isinstance(mix, dict) or not mix:
+        return "n/a"
+    items = sorted(mix.items(), key=lambda kv: -kv[1])[:top]
+    return ", ".join(f"{k} {v:.0%}" for k, v in items) + (" ..." if len(mix) > top else "")
+
+
+def pretrade_lines_table(report: PretradeReport, limit: int) -> Table:
+    lines = report.lines or []
+    table = Table(title=f"{len(lines):,} lines" + (f" (first {limit})" if len(lines) > limit else ""),
+                  title_justify="left")
+    for name in ("#", "line", "side", "quantity", "score", "mid", "DV01", "RFQ bp", "RFQ USD", "PT bp", "PT USD",
+                 "dealer RFQ USD", "dealer PT USD", "flags"):
+        table.add_column(name, justify="left" if name in ("line", "side", "flags") else "right")
+    for ln in lines[:limit]:
+        table.add_row(str(ln.line + 1), ln.label, ln.side, f"{ln.quantity:,}", f"{ln.liquidity_score:.0f}",
+                      _opt(ln.evaluated_mid, 4), _opt(ln.dv01), f"{ln.rfq_cost_bp:.2f}", money(ln.rfq_cost_usd),
+                      f"{ln.pt_cost_bp:.2f}", money(ln.pt_cost_usd), _opt(ln.dealer_rfq_charge_usd),
+                      _opt(ln.dealer_pt_charge_usd), ", ".join(f.code for f in ln.flags))
+    return table
+
+
+def pretrade_basket_table(report: PretradeReport) -> Table:
+    b = report.basket
+    table = Table(title=f"Basket, as of {report.as_of} (settlement {report.settlement_date.isoformat()})",
+                  title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    r2 = b.get("r_squared") or {}
+    liq = b.get("liquidity_cost") or {}
+    rows: list[tuple[str, str]] = [
+        ("lines", f"{b.get('n_lines', 0):,} ({b.get('n_model_lines', 0)} model-only)"),
+        ("gross / net notional", f"{money(b.get('gross_notional'))} / {money(b.get('net_notional'))}"),
+        ("gross / net market value", _pair(b.get("gross_market_value"), b.get("net_market_value"))),
+        ("net DV01 / net CS01 (USD per bp)", _pair(b.get("net_dv01"), b.get("net_cs01"))),
+        ("duration (years)", _opt(b.get("duration"), 3) or "n/a"),
+        ("liquidity score (notional-weighted)", _opt(b.get("liquidity_score"), 1)),
+        ("rating mix", _mix_text(b.get("rating_mix"))),
+        ("sector mix", _mix_text(b.get("sector_mix"))),
+        ("R² vs LQD / HYG / combined hedge",
+         " / ".join(_opt(r2.get(k), 2) or "n/a" for k in ("LQD", "HYG", "combined"))),
+        ("liquidity cost: RFQ / PT (USD)", f"{money(liq.get('rfq_cost_usd'))} / {money(liq.get('pt_cost_usd'))}"),
+        ("liquidity saving", f"{money(liq.get('saving_usd'))} USD ({_opt(liq.get('saving_pct'), 1)}%), "
+                             f"diversification {_opt(liq.get('diversification'), 2)} "
+                             f"({liq.get('diversification_source')})"),
+    ]
+    dc = b.get("dealer_charge")
+    if isinstance(dc, dict):
+        rows.append(("full dealer charge: RFQ / PT (USD)", f"{money(dc.get('rfq_usd'))} / {money(dc.get('pt_usd'))} "
+                                                           f"(saving {money(dc.get('saving_usd'))}, "
+                                                           f"{_opt(dc.get('saving_pct'), 1)}%)"))
+    flags = b.get("flags") or {}
+    rows.append(("flagged lines", f"{flags.get('lines_flagged', 0)} (illiquid {flags.get('illiquid', 0)}, "
+                                  f"hard to hedge {flags.get('hard_to_hedge', 0)}, "
+                                  f"concentrated {flags.get('concentrated', 0)})"))
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+def print_pretrade(report: PretradeReport, out: Console, limit: int) -> None:
+    if limit > 0 and report.lines:
+        out.print(pretrade_lines_table(report, limit))
+        flagged = report.flagged
+        for ln in flagged[:limit]:
+            for flag in ln.flags:
+                out.print(f"  line {ln.line + 1} {ln.label}: {flag.code}: {flag.reason}", soft_wrap=True)
+        if len(flagged) > limit:
+            out.print(f"  ... and {len(flagged) - limit} more flagged lines")
+    out.print(pretrade_basket_table(report))
+    rec = report.recommendation
+    label = "PORTFOLIO TRADE" if rec.method == "portfolio_trade" else "RFQ"
+    out.print(Text(f"Recommendation: {label} ", style="bold green") + Text(
+        f"(estimated saving {money(rec.saving_usd)} USD, basis: {rec.basis.replace('_', ' ')}): {rec.reason}"),
+        soft_wrap=True)
+    if rec.hint:
+        out.print(f"  {rec.hint}", soft_wrap=True)
+    out.print(Text("How:", style="bold"))
+    for para in report.explanation:
+        out.print(f"  - {para}", soft_wrap=True)
+    for note in report.notes:
+        out.print(Text("note: ", style="yellow") + Text(note), soft_wrap=True)
+
+
+def print_optimisation(result: OptimiseResult, out: Console, limit: int) -> None:
+    table = Table(title=f"Optimisation: {result.status}, {result.message}", title_justify="left")
+    for name in ("metric", "before", "after", "change"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for row in result.side_by_side:
+        table.add_row(str(row.get("metric")), *(_cell(row.get(k)) for k in ("before", "after", "change")))
+    te = result.tracking_error
+    table.caption = (f"tracking error vs the original basket: {money(te.get('daily_usd'))} USD a day "
+                     f"({_opt(te.get('daily_bp'), 2)} bp, {_opt(te.get('annual_bp'), 1)} bp a year)")
+    table.caption_justify = "left"
+    out.print(table)
+    if result.replacements and limit > 0:
+        swaps = Table(title=f"{len(result.replacements)} replacements" + (
+            f" (first {limit})" if len(result.replacements) > limit else ""), title_justify="left")
+        for name in ("line", "side", "replaced", "score", "by", "score ", "quantity", "saving USD", "TE USD/day"):
+            swaps.add_column(name, justify="right" if name in ("score", "score ", "quantity", "saving USD",
+                                                               "TE USD/day") else "left")
+        for s in result.replacements[:limit]:
+            old, new = s["replaced"], s["by"]
+            swaps.add_row(str(s["line"] + 1), s["side"], f"{old['instrument']} {old['rating']}",
+                          f"{old['liquidity_score']:.0f}", f"{new['instrument']} {new['rating']}",
+                          f"{new['liquidity_score']:.0f}", f"{new['quantity']:,}", money(s["expected_saving_usd"]),
+                          money(s["tracking_error_usd"]))
+        out.print(swaps)
+    for para in result.explanation:
+        out.print(f"  - {para}", soft_wrap=True)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 100 else f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+def pretrade(
+    file: Annotated[Path, typer.Argument(help="a CSV or XLSX basket (identifier, side, quantity columns), or a JSON "
+                                              "file of lines, which may be model-only: notional, liquidity_score, "
+                                              "label")],
+    optimise: Annotated[bool, typer.Option("--optimise", help="also replace illiquid lines by more liquid bonds of "
+                                                              "similar risk and show before/after")] = False,
+    diversification: Annotated[float | None, typer.Option(
+        "--diversification", min=0.0, max=1.0, help="override the basket's diversification in the liquidity "
+                                                    "estimate")] = None,
+    panel_size: Annotated[int | None, typer.Option("--panel-size", min=1, help="dealers in competition")] = None,
+    duration_tolerance: Annotated[float | None, typer.Option("--duration-tolerance", help="--optimise: years")] = None,
+    dv01_tolerance: Annotated[float | None, typer.Option(
+        "--dv01-tolerance", help="--optimise: share of the gross DV01 the net DV01 may move")] = None,
+    mix_tolerance: Annotated[float | None, typer.Option(
+        "--mix-tolerance", help="--optimise: share of gross MV a rating or sector may move")] = None,
+    te_aversion: Annotated[float | None, typer.Option(
+        "--te-aversion", help="--optimise: USD of cost per USD of daily tracking-error sigma")] = None,
+    save: Annotated[Path | None, typer.Option("--save", help="--optimise: write the new basket as CSV here")] = None,
+    lines: Annotated[int, typer.Option("--lines", min=0, help="how many lines to list")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="print the venue's JSON")] = False,
+    url: UrlOption = DEFAULT_URL,
+    api_key: KeyOption = None,
+) -> None:
+    """Pre-trade analysis of a basket: cost by RFQ and as a portfolio trade, risk, problem lines, a recommendation
+    and how the figures were obtained. Exit 0 on an answer, 2 for a bad file (row, column and reason printed)."""
+
+    async def work(out: Console, err: Console) -> int:
+        key = _need_key(api_key, err)
+        source = _basket_source(file, err)
+        if save is not None and not optimise:
+            raise _fail(err, "--save needs --optimise", EXIT_INPUT)
+        async with AsyncVenueClient(url, key) as client:
+            report = await client.pretrade(source, diversification=diversification, panel_size=panel_size)
+            result = None
+            if optimise:
+                result = await client.optimise(source, panel_size=panel_size, duration_tolerance=duration_tolerance,
+                                               dv01_tolerance=dv01_tolerance, mix_tolerance=mix_tolerance,
+                                               te_aversion=te_aversion)
+        if as_json:
+            doc: dict[str, Any] = {"pretrade": report.model_dump(mode="json")}
+            if result is not None:
+                doc["optimisation"] = result.model_dump(mode="json")
+            out.print_json(data=doc if result is not None else doc["pretrade"])
+        else:
+            print_pretrade(report, out, lines)
+            if result is not None:
+                print_optimisation(result, out, lines)
+        if result is not None and save is not None:
+            with save.open("w", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["identifier", "side", "quantity"])
+                writer.writerows([ln.instrument, ln.side, ln.quantity] for ln in result.lines or [])
+            (err if as_json else out).print(f"new basket written to {save} ({len(result.lines or [])} lines)")
+        return EXIT_OK
+
+    _run(url, work)
+
+
+def tca_benchmarks_table(report: TradeTca) -> Table:
+    table = Table(title=f"TCA of {report.trade_id} ({report.kind}, {report.n_lines:,} lines, gross "
+                        f"{report.gross_notional:,.0f}), dealer {report.dealer_id}", title_justify="left",
+                  caption=report.sign_convention, caption_justify="left")
+    for name in ("benchmark", "cost USD", "cost bp", "note"):
+        table.add_column(name, justify="right" if name.startswith("cost") else "left")
+    for name, b in report.benchmarks.items():
+        note = b.reason or ""
+        extra = b.model_extra or {}
+        if name == "nav" and b.available:
+            note = f"NAV {money(extra.get('nav_usd'))}, paid {money(extra.get('paid_usd'))} (bp of gross NAV)"
+        elif name == "cover" and b.available and extra.get("dealer_id"):
+            note = f"{extra.get('quote_id')} from {extra.get('dealer_id')}"
+        table.add_row(name.replace("_", " "), money(b.cost_usd) if b.available else "n/a",
+                      _opt(b.cost_bp, 2) if b.available else "", note)
+    est = report.pretrade_estimate
+    if isinstance(est, dict):
+        table.add_row("pre-trade estimate", money(est.get("dealer_charge_usd")), _opt(est.get("dealer_charge_bp"), 2),
+                      str(est.get("basis", "")))
+    return table
+
+
+def tca_lines_table(report: TradeTca, limit: int) -> Table:
+    lines = report.lines or []
+    table = Table(title=f"{len(lines):,} lines" + (f" (first {limit})" if len(lines) > limit else ""),
+                  title_justify="left")
+    for name in ("#", "instrument", "side", "quantity", "price", "arrival mid", "vs arrival bp", "vs arrival USD",
+                 "vs close bp", "vs cover bp", "estimate bp"):
+        table.add_column(name, justify="left" if name in ("instrument", "side") else "right")
+    for i, ln in enumerate(lines[:limit], start=1):
+        table.add_row(str(i), ln.instrument, ln.side, f"{ln.quantity:,}", num(ln.price, 6), _opt(ln.arrival_mid, 6),
+                      _opt(ln.cost_vs_arrival_bp), _opt(ln.cost_vs_arrival_usd), _opt(ln.cost_vs_close_bp),
+                      _opt(ln.cost_vs_cover_bp), _opt(ln.estimated_cost_bp))
+    return table
+
+
+def tca(
+    trade_id: Annotated[str, typer.Argument(help="the trade's id, e.g. T-12")],
+    lines: Annotated[int, typer.Option("--lines", min=0, help="how many lines to list")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="print the venue's JSON")] = False,
+    url: UrlOption = DEFAULT_URL,
+    api_key: KeyOption = None,
+) -> None:
+    """Transaction cost analysis of one of your trades: cost against the arrival mid, the previous close, the cover
+    and (a portfolio) its NAV, per line and in total; positive = a cost to you."""
+
+    async def work(out: Console, err: Console) -> int:
+        key = _need_key(api_key, err)
+        async with AsyncVenueClient(url, key) as client:
+            report = await client.tca(trade_id, include_lines=lines > 0 or as_json)
+        if as_json:
+            out.print_json(data=report.model_dump(mode="json"))
+            return EXIT_OK
+        out.print(tca_benchmarks_table(report))
+        if lines > 0 and report.lines:
+            out.print(tca_lines_table(report, lines))
+        return EXIT_OK
+
+    _run(url, work)
+
+
 COMMANDS: dict[str, Callable[..., None]] = {"rfq": rfq, "pt": pt, "trades": trades, "trade": trade,
-                                            "instruments": instruments, "market": market}
+                                            "instruments": instruments, "market": market, "pretrade": pretrade,
+                                            "tca": tca}
 
 
 def register(app: typer.Typer) -> None:
-    """Add the client commands (rfq, pt, trades, trade, instruments, market) to ``app``."""
+    """Add the client commands (rfq, pt, trades, trade, instruments, market, pretrade, tca) to ``app``."""
     for name, command in COMMANDS.items():
         app.command(name)(command)
 

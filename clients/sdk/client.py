@@ -38,10 +38,13 @@ from clients.sdk.models import (
     Inquiry,
     Instrument,
     MarketData,
+    OptimiseResult,
+    PretradeReport,
     Quote,
     QuoteBoard,
     Trade,
     TradePage,
+    TradeTca,
 )
 from clients.sdk.stream import EventStream
 from server.domain.baskets import (
@@ -144,6 +147,65 @@ def normalise_lines(lines: Sequence[LineLike]) -> list[dict[str, Any]]:
     return out
 
 
+def normalise_pretrade_lines(lines: Sequence[LineLike]) -> list[dict[str, Any]]:
+    """Lines for the analytics endpoints: instrument lines as :func:`normalise_lines` takes them, and model-only
+    lines, mappings with ``notional`` (``"25mm"`` works) and ``liquidity_score`` (1-100), optional ``label`` and
+    ``side`` (default buy), for which the venue applies the liquidity-cost model only."""
+    out: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    instrument_lines: list[tuple[int, LineLike]] = []
+    for i, line in enumerate(lines):
+        is_model = isinstance(line, Mapping) and "notional" in line and not any(
+            line.get(k) for k in ("instrument", "identifier", "cusip", "isin"))
+        if not is_model:
+            instrument_lines.append((i, line))
+            out.append({})
+            continue
+        assert isinstance(line, Mapping)
+        item: dict[str, Any] = {}
+        try:
+            item["notional"] = to_quantity(line.get("notional"), field=f"lines[{i}].notional")
+        except InvalidRequest as exc:
+            errors.append({"field": f"lines[{i}].notional", "reason": exc.reason})
+        score = line.get("liquidity_score")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 1 <= float(score) <= 100:
+            errors.append({"field": f"lines[{i}].liquidity_score", "reason": "required: a number from 1 to 100"})
+        else:
+            item["liquidity_score"] = float(score)
+        if line.get("label") is not None:
+            item["label"] = str(line["label"])
+        if line.get("side") is not None:
+            try:
+                item["side"] = to_side(line["side"], field=f"lines[{i}].side", two_way=False)
+            except InvalidRequest as exc:
+                errors.append({"field": f"lines[{i}].side", "reason": exc.reason})
+        out.append(item)
+    if instrument_lines:
+        try:
+            parsed = normalise_lines([line for _, line in instrument_lines])
+        except InvalidRequest as exc:
+            for problem in exc.errors:
+                where = str(problem.get("field") or "")
+                m = _LINE_REF.match(where)
+                if m is not None:
+                    k = instrument_lines[int(m.group(1))][0]
+                    where = f"lines[{k}]" + where[m.end():]
+                errors.append({"field": where, "reason": str(problem.get("reason"))})
+        else:
+            for (k, line), item in zip(instrument_lines, parsed, strict=True):
+                if isinstance(line, Mapping) and line.get("label") is not None:
+                    item["label"] = str(line["label"])
+                out[k] = item
+    if errors:
+        errors.sort(key=lambda e: _line_index(e["field"]))
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise InvalidRequest(errors[0]["reason"] + more, status=422, code="invalid", field=errors[0]["field"],
+                             details={"errors": errors[:50], "error_count": len(errors)})
+    if not out:
+        raise InvalidRequest("a basket needs at least one line", status=422, code="invalid", field="lines")
+    return out
+
+
 def read_basket(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Parse a CSV or XLSX basket file locally; a bad file raises InvalidRequest naming the row and column
     (``field`` like ``file:row 7:side``; ``errors`` lists every bad cell)."""
@@ -194,6 +256,11 @@ def basket_rows(path: str | os.PathLike[str]) -> tuple[list[int], dict[str, str]
 
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 _LINE_REF = re.compile(r"lines\[(\d+)\]")
+
+
+def _line_index(field: str) -> int:
+    found = _LINE_REF.match(field)
+    return int(found.group(1)) if found is not None else -1
 
 
 def file_error(exc: InvalidRequest, path: str | os.PathLike[str]) -> InvalidRequest:
@@ -479,6 +546,53 @@ class AsyncVenueClient:
     async def trade(self, trade_id: str) -> Trade:
         return await self._model(Trade, "GET", f"/v1/trades/{_path(trade_id)}")
 
+    # -- analytics ------------------------------------------------------------------------------
+    async def _basket_request(self, path_url: str, lines: Sequence[LineLike] | str | os.PathLike[str],
+                              options: Mapping[str, Any], include_lines: bool) -> Any:
+        path: Path | None = None
+        if isinstance(lines, str | os.PathLike):
+            path = Path(lines)
+            parsed = await asyncio.to_thread(read_basket, path)
+        else:
+            parsed = normalise_pretrade_lines(lines)
+        body: dict[str, Any] = {"lines": parsed, **{k: v for k, v in options.items() if v is not None}}
+        try:
+            # analyses change nothing: safe to retry, no idempotency key needed
+            return await self._request("POST", path_url, body=body,
+                                       params={"lines": "true" if include_lines else "false"})
+        except InvalidRequest as exc:
+            if path is None:
+                raise
+            raise file_error(exc, path) from None
+
+    async def pretrade(self, lines: Sequence[LineLike] | str | os.PathLike[str], *,
+                       diversification: float | None = None, panel_size: int | None = None,
+                       include_lines: bool = True) -> PretradeReport:
+        """Pre-trade analysis of a basket (``POST /v1/analytics/pretrade``): per-line liquidity, mid, DV01, CS01,
+        RFQ and in-basket cost estimates and problem flags; basket risk, mixes, LQD/HYG R², a recommendation
+        (RFQ or portfolio trade) with the saving, and an ``explanation``. ``lines``: a CSV/XLSX path, or lines
+        as for :meth:`create_portfolio`, or model-only mappings ``{"notional": "25mm", "liquidity_score": 98,
+        "label": "912828X39"}`` (liquidity-cost model only)."""
+        data = await self._basket_request("/v1/analytics/pretrade", lines,
+                                          {"diversification": diversification, "panel_size": panel_size},
+                                          include_lines)
+        return PretradeReport.model_validate(data)
+
+    async def optimise(self, lines: Sequence[LineLike] | str | os.PathLike[str], *, include_lines: bool = True,
+                       **tolerances: Any) -> OptimiseResult:
+        """Replace illiquid lines by more liquid bonds of similar risk (``POST /v1/analytics/optimise``).
+        ``tolerances``: ``duration_tolerance`` (years), ``dv01_tolerance`` and ``mix_tolerance`` (shares),
+        ``te_aversion``, ``max_tracking_error_bp``, ``min_score``, ``rating_notches``, ``whole_lines``, ... (see
+        server/analytics/optimise.py). The result's ``lines`` can be sent as a portfolio inquiry."""
+        data = await self._basket_request("/v1/analytics/optimise", lines, tolerances, include_lines)
+        return OptimiseResult.model_validate(data)
+
+    async def tca(self, trade_id: str, *, include_lines: bool = True) -> TradeTca:
+        """Transaction cost analysis of one of the caller's trades (``GET /v1/trades/{id}/tca``): costs against
+        the arrival mid, the previous close, the cover and (portfolios) the NAV; positive = a cost to the client."""
+        return await self._model(TradeTca, "GET", f"/v1/trades/{_path(trade_id)}/tca",
+                                 params={"lines": "true" if include_lines else "false"})
+
     # -- streaming ------------------------------------------------------------------------------
     def events(self, from_seq: int | None = None, *, include_control: bool = False,
                max_retries: int | None = 10) -> EventStream:
@@ -579,4 +693,4 @@ def _describe(exc: httpx.TransportError, base_url: str) -> str:
 
 
 __all__ = ["DEFAULT_URL", "AsyncVenueClient", "EventStream", "VenueError", "inquiry_kind", "normalise_lines",
-           "read_basket", "to_quantity", "to_side"]
+           "normalise_pretrade_lines", "read_basket", "to_quantity", "to_side"]

@@ -376,3 +376,161 @@ class QuoteBoard:
         else:
             return False
         return True
+
+
+# -- analytics ---------------------------------------------------------------------------------------
+
+class PretradeFlag(_Model):
+    code: str  # illiquid, hard_to_hedge, concentrated
+    reason: str
+
+
+class PretradeLine(_Model):
+    """One line of a pre-trade analysis. Model-only lines (``model_only``) have no instrument, mid or risk."""
+
+    line: int
+    label: str
+    instrument: str | None = None
+    model_only: bool = False
+    side: str
+    quantity: int
+    liquidity_score: float
+    evaluated_mid: float | None = None
+    market_value: float | None = None
+    duration: float | None = None
+    dv01: float | None = None
+    cs01: float | None = None
+    hedge_r_squared: float | None = None
+    rfq_cost_bp: float
+    rfq_cost_usd: float
+    pt_cost_bp: float
+    pt_cost_usd: float
+    pt_improvement_bp: float
+    pt_improvement_usd: float
+    dealer_rfq_charge_bp: float | None = None
+    dealer_rfq_charge_usd: float | None = None
+    dealer_pt_charge_bp: float | None = None
+    dealer_pt_charge_usd: float | None = None
+    flags: list[PretradeFlag] = []
+
+
+class Recommendation(_Model):
+    method: str  # "portfolio_trade" or "rfq"
+    basis: str  # "full_dealer_charge" or "liquidity_curve"
+    rfq_cost_usd: float
+    pt_cost_usd: float
+    saving_usd: float
+    saving_bp: float | None = None
+    saving_pct: float | None = None
+    reason: str
+    hint: str | None = None
+
+
+class PretradeReport(_Model):
+    """``POST /v1/analytics/pretrade``: ``basket`` holds the basket's figures (notional, net DV01/CS01,
+    duration, mixes, ``r_squared``, ``liquidity_cost``, ``dealer_charge``, ``flags``)."""
+
+    as_of: str
+    settlement_date: date
+    basket: dict[str, Any]
+    recommendation: Recommendation
+    explanation: list[str] = []
+    notes: list[str] = []
+    lines: list[PretradeLine] | None = None
+
+    @property
+    def liquidity_cost(self) -> dict[str, Any]:
+        value = self.basket.get("liquidity_cost")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def rfq_cost_usd(self) -> float:
+        """Liquidity-curve cost of trading every line alone by RFQ."""
+        return float(self.liquidity_cost.get("rfq_cost_usd") or 0.0)
+
+    @property
+    def pt_cost_usd(self) -> float:
+        """Liquidity-curve cost of the lines inside the basket."""
+        return float(self.liquidity_cost.get("pt_cost_usd") or 0.0)
+
+    @property
+    def saving_usd(self) -> float:
+        return float(self.liquidity_cost.get("saving_usd") or 0.0)
+
+    @property
+    def flagged(self) -> list[PretradeLine]:
+        return [ln for ln in self.lines or [] if ln.flags]
+
+
+class OptimiseResult(_Model):
+    """``POST /v1/analytics/optimise``: the swaps, the new basket's ``lines`` (ready for ``create_portfolio``),
+    cost and risk ``before`` and ``after`` and ``side_by_side``."""
+
+    status: str
+    message: str
+    tracking_error: dict[str, Any]
+    side_by_side: list[dict[str, Any]]
+    replacements: list[dict[str, Any]] = []
+    lines: list[InquiryLine] | None = None
+    before: PretradeReport
+    after: PretradeReport
+    explanation: list[str] = []
+    settings: dict[str, Any] = {}
+
+    def metric(self, name: str) -> tuple[Any, Any]:
+        """(before, after) of one ``side_by_side`` metric."""
+        row = next((r for r in self.side_by_side if r.get("metric") == name), None)
+        if row is None:
+            raise KeyError(name)
+        return row.get("before"), row.get("after")
+
+
+class TcaBenchmark(_Model):
+    available: bool
+    description: str = ""
+    cost_usd: float | None = None
+    cost_bp: float | None = None
+    reason: str | None = None
+
+
+class TcaLine(_Model):
+    instrument: str
+    side: str
+    quantity: int
+    price: float
+    arrival_mid: float | None = None
+    previous_close: float | None = None
+    cover_price: float | None = None
+    cost_vs_arrival_usd: float | None = None
+    cost_vs_arrival_bp: float | None = None
+    cost_vs_close_usd: float | None = None
+    cost_vs_close_bp: float | None = None
+    cost_vs_cover_usd: float | None = None
+    cost_vs_cover_bp: float | None = None
+    estimated_cost_bp: float | None = None
+
+
+class TradeTca(_Model):
+    """``GET /v1/trades/{id}/tca``: costs against ``arrival_mid``, ``previous_close``, ``cover`` and (portfolios)
+    ``nav``; positive = a cost to the client."""
+
+    trade_id: str
+    inquiry_id: str
+    kind: str
+    client_id: str
+    dealer_id: str
+    viewer_role: str
+    n_lines: int
+    gross_notional: float
+    sign_convention: str
+    benchmarks: dict[str, TcaBenchmark]
+    pretrade_estimate: dict[str, Any] | None = None
+    lines: list[TcaLine] | None = None
+
+    def cost_usd(self, benchmark: str = "arrival_mid") -> float | None:
+        found = self.benchmarks.get(benchmark)
+        return found.cost_usd if found is not None and found.available else None
+
+    def cost_bp(self, benchmark: str = "arrival_mid") -> float | None:
+        found = self.benchmarks.get(benchmark)
+        return found.cost_bp if found is not None and found.available else None

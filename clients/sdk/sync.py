@@ -26,10 +26,13 @@ from clients.sdk.models import (
     Inquiry,
     Instrument,
     MarketData,
+    OptimiseResult,
+    PretradeReport,
     Quote,
     QuoteBoard,
     Trade,
     TradePage,
+    TradeTca,
 )
 from clients.sdk.stream import EventStream
 
@@ -252,6 +255,18 @@ class VenueClient:
 
     def trade(self, trade_id: str) -> Trade:
         return self._run(self.aio.trade(trade_id))
+
+    def pretrade(self, lines: Sequence[LineLike] | str | os.PathLike[str], *, diversification: float | None = None,
+                 panel_size: int | None = None, include_lines: bool = True) -> PretradeReport:
+        return self._run(self.aio.pretrade(lines, diversification=diversification, panel_size=panel_size,
+                                           include_lines=include_lines))
+
+    def optimise(self, lines: Sequence[LineLike] | str | os.PathLike[str], *, include_lines: bool = True,
+                 **tolerances: Any) -> OptimiseResult:
+        return self._run(self.aio.optimise(lines, include_lines=include_lines, **tolerances))
+
+    def tca(self, trade_id: str, *, include_lines: bool = True) -> TradeTca:
+        return self._run(self.aio.tca(trade_id, include_lines=include_lines))
 
     def events(self, from_seq: int | None = None, *, include_control: bool = False,
                max_retries: int | None = 10) -> SyncEventStream:

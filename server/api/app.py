@@ -369,6 +369,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The routes go straight onto the application's router: matching through an included router
     # costs about a tenth of the server's time per request on the hot paths (measured, bench/).
     app.router.routes.extend([*build_router().routes, *stream.router.routes])
+    from server.api import analytics_routes  # imports this module's dependencies: mounted here, not at import
+
+    app.router.routes.extend(analytics_routes.router.routes)
 
     @app.exception_handler(VenueError)
     async def venue_error(_: Request, exc: VenueError) -> Response:
