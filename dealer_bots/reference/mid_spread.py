@@ -44,23 +44,37 @@ class MidSpreadDealer(DealerBot):
             return Pass("basket too large")
         snap = market.snapshot
         idx = inquiry.idx
+        valid = None if cfg.valid_for_s is None else int(cfg.valid_for_s * 1e9)
+        if not inquiry.is_portfolio:
+            return self._single(inquiry, market, valid)
         n_corp = len(market.universe.bonds)
         is_hy = np.zeros(len(idx), dtype=bool)
         corp = idx < n_corp
         is_hy[corp] = market.universe.is_hy[idx[corp]]
         mid = snap.mid_price[idx]
         hs = half_spread_bp(snap.liquidity_score[idx], is_hy, cfg) + cfg.skew_bp
-        if inquiry.is_portfolio:
-            hs = hs * cfg.basket_factor
-        valid = None if cfg.valid_for_s is None else int(cfg.valid_for_s * 1e9)
+        hs = hs * cfg.basket_factor
         # the client buys at the offer (mid + hs), sells at the bid (mid - hs)
-        offer = mid * (1 + hs / 1e4)
-        bid = mid * (1 - hs / 1e4)
-        if inquiry.is_portfolio:
-            prices = np.where(inquiry.sides > 0, offer, bid)
-            return Quote.portfolio(inquiry, prices, valid_for_ns=valid)
+        prices = np.where(inquiry.sides > 0, mid * (1 + hs / 1e4), mid * (1 - hs / 1e4))
+        return Quote.portfolio(inquiry, prices, valid_for_ns=valid)
+
+    def _single(self, inquiry: InquiryView, market: MarketView, valid: int | None) -> Quote:
+        """One bond: the same formula in scalars (numpy's per-call overhead dominates a single line)."""
+        cfg = self.config
+        i = int(inquiry.idx[0])
+        snap = market.snapshot
+        universe = market.universe
+        is_hy = i < len(universe.bonds) and bool(universe.is_hy[i])
+        illiquidity = min(max((100.0 - float(snap.liquidity_score[i])) / 99.0, 0.0), 1.0) ** 1.3
+        hs = (cfg.liquid_half_spread_bp + (cfg.illiquid_half_spread_bp - cfg.liquid_half_spread_bp) * illiquidity) * (
+            cfg.hy_multiplier if is_hy else 1.0) + cfg.skew_bp
+        mid = float(snap.mid_price[i])
+        bid, offer = mid * (1 - hs / 1e4), mid * (1 + hs / 1e4)
+        if inquiry.quote_type is QuoteType.PRICE:
+            levels = [round(bid, 4), round(offer, 4)]
+        else:
+            levels = self._levels(inquiry, market, np.array([bid, offer]))
         side = inquiry.side
-        levels = self._levels(inquiry, market, np.array([bid[0], offer[0]]))
         if side is None:
             return Quote(bid=levels[0], offer=levels[1], valid_for_ns=valid)
         return Quote(level=levels[1] if side.sign > 0 else levels[0], valid_for_ns=valid)

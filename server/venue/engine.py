@@ -49,6 +49,7 @@ LEVEL_BOUNDS: dict[QuoteType, tuple[float, float]] = {
     QuoteType.SPREAD: (-1_000.0, 20_000.0),
 }
 MAX_LINE_ERRORS = 50
+_STATELESS = frozenset({ev.INQUIRY_REQUEST, ev.DEALER_FEEDBACK})  # events that change no engine state
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,8 +633,10 @@ class Venue:
 
     def _apply(self, event: Event) -> None:
         self.seq = event.seq
-        d = event.data
         t = event.type
+        if t in _STATELESS:
+            return
+        d = event.data
         if t == ev.INQUIRY_CREATED:
             self._apply_created(d)
         elif t in (ev.QUOTE_NEW, ev.QUOTE_REVISED):
@@ -688,7 +691,6 @@ class Venue:
                 raise ConfigurationMismatch(f"the event log was written with {dict(d)}; this venue runs with "
                                             f"{self.expected_configuration}")
             self.configuration = dict(d)
-        # inquiry.request and dealer.feedback change no state
 
     def _apply_created(self, d: dict[str, Any]) -> None:
         lines = d["lines"]
