@@ -35,7 +35,7 @@ from server.api.schemas import (
 from server.api.services import VenueServices
 from server.api.views import inquiry_view
 from server.domain import bondmath
-from server.domain.baskets import parse_basket_csv, parse_basket_file
+from server.domain.baskets import locate_in_file, parse_basket_csv, parse_basket_file
 from server.domain.bonds import Bond
 from server.domain.calendar import date_from_ns, settlement_date
 from server.domain.commands import Award, Cancel, Command, CreatePortfolio, CreateRfq, LineSpec
@@ -226,14 +226,20 @@ def build_router() -> APIRouter:
                                lines: bool = True) -> Any:
         """A basket of 1 to 10,000 lines priced as one all-or-nothing package. Send JSON, a CSV body
         (text/csv) or a CSV file upload (multipart field ``file``)."""
-        body = await _portfolio_body(request)
+        rows: list[int] = []
+        body = await _portfolio_body(request, rows)
         fp = fingerprint("portfolio", body.model_dump(mode="json"))
-        ref = await run(svc, CreatePortfolio(
-            client_id=who.id,
-            lines=tuple(LineSpec(ln.instrument, ln.side, ln.quantity) for ln in body.lines),
-            panel=tuple(body.panel) if body.panel is not None else None,
-            time_limit_ns=_seconds(body.time_limit), name=body.name, idempotency_key=key, fingerprint=fp,
-            evaluated_mids=svc.current_market().mid_price))
+        try:
+            ref = await run(svc, CreatePortfolio(
+                client_id=who.id,
+                lines=tuple(LineSpec(ln.instrument, ln.side, ln.quantity) for ln in body.lines),
+                panel=tuple(body.panel) if body.panel is not None else None,
+                time_limit_ns=_seconds(body.time_limit), name=body.name, idempotency_key=key, fingerprint=fp,
+                evaluated_mids=svc.current_market().mid_price))
+        except InvalidInput as exc:
+            if rows:  # the basket came as a file: name its rows and columns, not line indices
+                raise locate_in_file(exc, rows, body.name or "file") from None
+            raise
         assert ref is not None
         return ORJSONResponse(inquiry_view(svc.venue.inquiry_for(ref, who.id, InquiryKind.PORTFOLIO), who.id,
                                            include_lines=lines), 201)
@@ -290,7 +296,8 @@ def build_router() -> APIRouter:
     return r
 
 
-async def _portfolio_body(request: Request) -> PortfolioCreate:
+async def _portfolio_body(request: Request, rows: list[int]) -> PortfolioCreate:
+    """The portfolio request, from JSON or a basket file; ``rows`` receives a file's row per line."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if ctype in ("", "application/json"):
@@ -302,7 +309,7 @@ async def _portfolio_body(request: Request) -> PortfolioCreate:
             return PortfolioCreate.model_validate(data)
         if ctype in ("text/csv", "text/plain", "application/csv"):
             text = (await request.body()).decode("utf-8-sig", errors="replace")
-            return PortfolioCreate(lines=parse_basket_csv(text, source="body"))
+            return PortfolioCreate(lines=parse_basket_csv(text, source="body", rows_out=rows), name=None)
         if ctype == "multipart/form-data":
             form = await request.form()
             upload = form.get("file")
@@ -313,7 +320,7 @@ async def _portfolio_body(request: Request) -> PortfolioCreate:
             time_limit = form.get("time_limit")
             name = form.get("name")
             return PortfolioCreate(
-                lines=parse_basket_file(data, filename=upload.filename or "file"),
+                lines=parse_basket_file(data, filename=upload.filename or "file", rows_out=rows),
                 panel=[p.strip() for p in panel.split(",") if p.strip()] if isinstance(panel, str) else None,
                 time_limit=float(time_limit) if isinstance(time_limit, str) and time_limit else None,
                 name=name if isinstance(name, str) else upload.filename)

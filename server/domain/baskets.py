@@ -57,7 +57,7 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
 
 
 def rows_to_lines(header: list[str], rows: list[list[Any]], *, source: str,
-                  first_row: int = 2) -> list[dict[str, Any]]:
+                  first_row: int = 2, rows_out: list[int] | None = None) -> list[dict[str, Any]]:
     """Turn a header and rows (from CSV or a spreadsheet) into basket lines; raise InvalidInput
     listing every bad cell."""
     cols = {"identifier": _find(header, IDENTIFIER_COLUMNS), "side": _find(header, SIDE_COLUMNS),
@@ -90,6 +90,8 @@ def rows_to_lines(header: list[str], rows: list[list[Any]], *, source: str,
                 errors.append({"field": f"file:row {n}:{name}", "reason": f"{where}: {exc}"})
         if len(line) == 3:
             lines.append(line)
+            if rows_out is not None:
+                rows_out.append(n)
     if errors:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise InvalidInput(errors[0]["reason"] + more, field=errors[0]["field"],
@@ -99,7 +101,9 @@ def rows_to_lines(header: list[str], rows: list[list[Any]], *, source: str,
     return lines
 
 
-def parse_basket_csv(text: str, *, source: str = "file") -> list[dict[str, Any]]:
+def parse_basket_csv(text: str, *, source: str = "file", rows_out: list[int] | None = None
+                     ) -> list[dict[str, Any]]:
+    """Lines of a CSV basket; ``rows_out`` (if given) receives each line's row number in the file."""
     if not text.strip():
         raise InvalidInput(f"{source}: the file is empty", field="file")
     first_line = text.lstrip().splitlines()[0]
@@ -110,10 +114,11 @@ def parse_basket_csv(text: str, *, source: str = "file") -> list[dict[str, Any]]
         rows = list(reader)
     except csv.Error as exc:
         raise InvalidInput(f"{source}: not a readable CSV file: {exc}", field="file") from None
-    return rows_to_lines(header, rows, source=source)
+    return rows_to_lines(header, rows, source=source, rows_out=rows_out)
 
 
-def parse_basket_xlsx(data: bytes, *, source: str = "file") -> list[dict[str, Any]]:
+def parse_basket_xlsx(data: bytes, *, source: str = "file", rows_out: list[int] | None = None
+                      ) -> list[dict[str, Any]]:
     """The first worksheet: the first non-empty row is the header."""
     import openpyxl  # only needed for spreadsheets
 
@@ -131,7 +136,7 @@ def parse_basket_xlsx(data: bytes, *, source: str = "file") -> list[dict[str, An
         raise InvalidInput(f"{source}: the worksheet is empty", field="file")
     header = ["" if c is None else str(c) for c in rows[start]]
     body = [[_cell(c) for c in r] for r in rows[start + 1:]]
-    return rows_to_lines(header, body, source=source, first_row=start + 2)
+    return rows_to_lines(header, body, source=source, first_row=start + 2, rows_out=rows_out)
 
 
 def _cell(value: Any) -> Any:
@@ -140,8 +145,32 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def parse_basket_file(data: bytes, *, filename: str = "file") -> list[dict[str, Any]]:
+def parse_basket_file(data: bytes, *, filename: str = "file", rows_out: list[int] | None = None
+                      ) -> list[dict[str, Any]]:
     """CSV or XLSX, told apart by content (an XLSX file is a ZIP archive) rather than by name."""
     if data[:2] == b"PK" or filename.lower().endswith((".xlsx", ".xlsm")):
-        return parse_basket_xlsx(data, source=filename)
-    return parse_basket_csv(data.decode("utf-8-sig", errors="replace"), source=filename)
+        return parse_basket_xlsx(data, source=filename, rows_out=rows_out)
+    return parse_basket_csv(data.decode("utf-8-sig", errors="replace"), source=filename, rows_out=rows_out)
+
+
+_LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+_COLUMN = {"instrument": "identifier", "side": "side", "quantity": "quantity"}
+
+
+def locate_in_file(error: InvalidInput, rows: list[int], source: str) -> InvalidInput:
+    """The venue's line errors (``lines[7].quantity``) restated as the file's rows and columns."""
+
+    def where(field: str | None, reason: str) -> tuple[str | None, str]:
+        m = _LINE_FIELD.match(field or "")
+        if m is None or int(m.group(1)) >= len(rows):
+            return field, reason
+        row, column = rows[int(m.group(1))], _COLUMN.get(m.group(2), m.group(2))
+        return f"file:row {row}:{column}", f"{source}: row {row}, column {column}: {reason}"
+
+    field, reason = where(error.field, error.reason)
+    details = dict(error.details)
+    errors = details.get("errors")
+    if isinstance(errors, list):
+        details["errors"] = [dict(zip(("field", "reason"), where(e.get("field"), e.get("reason", "")), strict=True))
+                             for e in errors]
+    return InvalidInput(reason, field=field, code=error.code, details=details)

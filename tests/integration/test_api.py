@@ -302,6 +302,10 @@ class TestPortfolio:
             err = assert_error(await c.post("/v1/portfolio-inquiries", files=files), 422, "file:row 3:side")
             assert "row 3" in err["reason"] and "'side'" in err["reason"]
             assert err["details"]["errors"][1]["field"] == "file:row 4:quantity"
+            dup = "cusip,side,quantity\n" + f"{IG[0].cusip},buy,1mm\n\n{IG[1].cusip},sell,1mm\n254687DC3,buy,1mm\n"
+            files = {"file": ("dup.csv", io.BytesIO(dup.encode()), "text/csv")}
+            err = assert_error(await c.post("/v1/portfolio-inquiries", files=files), 422, "file:row 5:identifier")
+            assert err["reason"].startswith("dup.csv: row 5, column identifier:") and "expected 7" in err["reason"]
             err = assert_error(await c.post("/v1/portfolio-inquiries", content="isin,qty\nX,1",
                                             headers={"content-type": "text/csv"}), 422, "file")
             assert "no identifier" not in err["reason"] and "side" in err["reason"]
