@@ -25,8 +25,8 @@ from dealer_bots.pricing.quote import portfolio_quote, single_quote
 from dealer_bots.pricing.risk import MarketRisk
 from server.bots.protocol import DealerBot, Feedback, InquiryView, InventoryView, MarketView, Pass, Quote
 from server.domain.calendar import date_from_ns, settlement_date
-from server.market.factors import FactorModel
-from server.market.universe import MarketSnapshot
+from server.market.factors import FactorModel, FactorModelConfig
+from server.market.universe import MarketSnapshot, Universe
 
 __all__ = ["RiskDealer", "RiskDealerConfig"]
 
@@ -44,6 +44,22 @@ class RiskDealerConfig:
     def __post_init__(self) -> None:
         if self.max_lines < 1 or self.keep_records < 0 or self.settlement_days < 0:
             raise ValueError("max_lines must be positive, keep_records and settlement_days non-negative")
+
+
+_FACTOR_MODELS: dict[tuple[int, FactorModelConfig], FactorModel] = {}
+
+
+def shared_factor_model(universe: Universe, config: FactorModelConfig) -> FactorModel:
+    """One factor model per universe and config in the process, shared by every dealer that uses it:
+    its exposure tables (a few ms per market snapshot) are then computed once per snapshot, not once per
+    dealer. Read-only, so sharing cannot leak one dealer's state to another."""
+    key = (id(universe), config)
+    model = _FACTOR_MODELS.get(key)
+    if model is None or model.universe is not universe:
+        if len(_FACTOR_MODELS) >= 16:
+            _FACTOR_MODELS.pop(next(iter(_FACTOR_MODELS)))
+        model = _FACTOR_MODELS[key] = FactorModel(universe, config)
+    return model
 
 
 class RiskDealer(DealerBot):
@@ -88,7 +104,7 @@ class RiskDealer(DealerBot):
             if snap is snapshot and st == settle and ctx.universe is market.universe:
                 return ctx
         if self._model is None or self._model.universe is not market.universe:
-            self._model = FactorModel(market.universe, self.pricing.factor)
+            self._model = shared_factor_model(market.universe, self.pricing.factor)
             self._contexts.clear()
         ctx = MarketRisk.build(market.universe, snapshot, settle, model=self._model, hedge_config=self.pricing.hedge,
                                max_holding_days=self.pricing.max_holding_days)
