@@ -474,12 +474,15 @@ def yield_from_price(
     Newton's method on ``log(dirty price)`` as a function of ``L = log(1 + ytm / frequency)``
     (convex, decreasing and asymptotically linear, so it converges from far away), with a bracket
     kept per bond and bisection (or bracket expansion) whenever a step leaves it. NaN for a
-    non-positive or non-finite price, an unpriceable bond, or a price no yield reaches.
+    non-positive or non-finite price, an unpriceable bond, a price no yield reaches, or a bond with
+    no time left under its day count (its last cash flow due at settlement, e.g. 30/360 from the 30th
+    to a maturity on the 31st: every yield gives the same price, so none is implied).
     """
     s = _schedule(coupon, maturity, settle, day_count, frequency, clean_price)
     clean = s.extra[0]
     solved = np.full(s.n.size, np.nan)  # L per bond
-    idx = np.flatnonzero(s.valid & np.isfinite(clean) & (clean > 0.0))
+    no_time_left = (s.n <= 1) & (s.w <= 0.0)
+    idx = np.flatnonzero(s.valid & np.isfinite(clean) & (clean > 0.0) & ~no_time_left)
     if idx.size == 0:
         return solved.reshape(s.shape)
 
