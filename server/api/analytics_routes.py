@@ -20,18 +20,17 @@ from datetime import date
 from typing import Annotated, Any
 
 import numpy as np
-import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.analytics import optimise as opt
 from server.analytics import pretrade, tca
 from server.api.app import Caller, ORJSONResponse, Services, validation_error
+from server.api.basket_request import read_basket_request
 from server.api.schemas import ERRORS
 from server.api.services import VenueServices
-from server.domain.baskets import parse_basket_csv, parse_basket_file
 from server.domain.calendar import date_from_ns, settlement_date
-from server.domain.errors import InvalidInput, NotFound
+from server.domain.errors import NotFound
 from server.domain.types import QuoteState, Role, Side
 from server.market.factors import FactorModel
 from server.market.universe import MarketSnapshot
@@ -131,34 +130,10 @@ def _body_schema(options: type[BaseModel]) -> dict[str, Any]:
 async def _basket_body(request: Request) -> tuple[list[Any], dict[str, Any]]:
     """The lines and the options of a basket request (JSON, CSV body or multipart upload); query
     parameters other than ``lines`` are options too (the body's win)."""
+    basket = await read_basket_request(request)
     options: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "lines"}
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype in ("", "application/json"):
-        try:
-            data = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"body is not valid JSON: {exc}", field="body") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("the body is an object with a 'lines' list", field="body")
-        lines = data.pop("lines", None)
-        if not isinstance(lines, list):
-            raise InvalidInput("required: a list of lines" if lines is None else "must be a list of lines",
-                               field="lines")
-        options.update(data)
-        return lines, options
-    if ctype in ("text/csv", "text/plain", "application/csv"):
-        text = (await request.body()).decode("utf-8-sig", errors="replace")
-        return parse_basket_csv(text, source="body"), options
-    if ctype == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInput("upload the basket as the multipart field 'file'", field="file")
-        data_bytes = await upload.read()
-        options.update({k: v for k, v in form.items() if k != "file" and isinstance(v, str)})
-        return parse_basket_file(data_bytes, filename=upload.filename or "file"), options
-    raise InvalidInput(f"unsupported content type {ctype!r}: send application/json, text/csv or multipart/form-data",
-                       field="Content-Type")
+    options.update(basket.fields)
+    return basket.lines, options
 
 
 def _options(model: type[BaseModel], raw: dict[str, Any]) -> Any:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from server.api import stream
+from server.api.basket_request import read_basket_request
 from server.api.schemas import (
     ERRORS,
     AwardOut,
@@ -35,7 +36,7 @@ from server.api.schemas import (
 from server.api.services import VenueServices
 from server.api.views import inquiry_view
 from server.domain import bondmath
-from server.domain.baskets import locate_in_file, parse_basket_csv, parse_basket_file
+from server.domain.baskets import locate_in_file
 from server.domain.bonds import Bond
 from server.domain.calendar import date_from_ns, settlement_date
 from server.domain.commands import Award, Cancel, Command, CreatePortfolio, CreateRfq, LineSpec
@@ -298,38 +299,20 @@ def build_router() -> APIRouter:
 
 async def _portfolio_body(request: Request, rows: list[int]) -> PortfolioCreate:
     """The portfolio request, from JSON or a basket file; ``rows`` receives a file's row per line."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    basket = await read_basket_request(request)
+    rows.extend(basket.rows or ())
+    fields = dict(basket.fields)
+    if basket.filename is not None:  # a multipart upload: form fields are strings
+        panel = fields.get("panel")
+        if isinstance(panel, str):
+            fields["panel"] = [p.strip() for p in panel.split(",") if p.strip()]
+        if fields.get("time_limit") == "":
+            del fields["time_limit"]
+        fields.setdefault("name", basket.filename)
     try:
-        if ctype in ("", "application/json"):
-            raw = await request.body()
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise InvalidInput(f"body is not valid JSON: {exc}", field="body") from None
-            return PortfolioCreate.model_validate(data)
-        if ctype in ("text/csv", "text/plain", "application/csv"):
-            text = (await request.body()).decode("utf-8-sig", errors="replace")
-            return PortfolioCreate(lines=parse_basket_csv(text, source="body", rows_out=rows), name=None)
-        if ctype == "multipart/form-data":
-            form = await request.form()
-            upload = form.get("file")
-            if upload is None or isinstance(upload, str):
-                raise InvalidInput("upload the basket as the multipart field 'file'", field="file")
-            data = await upload.read()
-            panel = form.get("panel")
-            time_limit = form.get("time_limit")
-            name = form.get("name")
-            return PortfolioCreate(
-                lines=parse_basket_file(data, filename=upload.filename or "file", rows_out=rows),
-                panel=[p.strip() for p in panel.split(",") if p.strip()] if isinstance(panel, str) else None,
-                time_limit=float(time_limit) if isinstance(time_limit, str) and time_limit else None,
-                name=name if isinstance(name, str) else upload.filename)
+        return PortfolioCreate.model_validate({"lines": basket.lines, **fields})
     except ValidationError as exc:
         raise validation_error(exc.errors()) from None
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="time_limit") from None
-    raise InvalidInput(f"unsupported content type {ctype!r}: send application/json, text/csv or "
-                       "multipart/form-data", field="Content-Type")
 
 
 async def _award(svc: VenueServices, who: Participant, inquiry_id: str, body: AwardRequest, key: str | None,
