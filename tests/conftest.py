@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tests.support.server import VenueProcess
 
 # CI runs the property tests on a fixed sequence of examples (a red build must reproduce and must be
 # caused by the change); development runs explore new examples every time.
@@ -49,3 +53,14 @@ def postgres_url() -> str:
                     "RFQSIM_TEST_POSTGRES_URL at a server, or set RFQSIM_TEST_POSTGRES_URL='' to skip "
                     "the PostgreSQL tests.", pytrace=False)
     return url
+
+
+@pytest.fixture(scope="module")
+def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VenueProcess]:
+    """A real venue process on loopback (SQLite), one per test module."""
+    workdir: Path = tmp_path_factory.mktemp("venue")
+    proc = VenueProcess(workdir, f"sqlite+aiosqlite:///{workdir / 'rfqsim.db'}").start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,6 @@ DATA_URI = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 @pytest.fixture(scope="module")
 def result() -> SwitchTradeResult:
     return run_switch_trade(SwitchTradeConfig(seed=SEED))
-
-
-@pytest.fixture(scope="module")
-def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VenueProcess]:
-    """A real venue process on loopback (as tests/integration/conftest.py's fixture)."""
-    workdir: Path = tmp_path_factory.mktemp("venue")
-    proc = VenueProcess(workdir, f"sqlite+aiosqlite:///{workdir / 'rfqsim.db'}").start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def _app() -> typer.Typer:

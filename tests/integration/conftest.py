@@ -1,24 +1,13 @@
-"""Integration fixtures: a real venue process on loopback, on SQLite and on PostgreSQL."""
+"""Integration fixtures: a fresh PostgreSQL database per test (the venue process fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.server import VenueProcess, unique_db_name
-
-
-@pytest.fixture(scope="module")
-def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VenueProcess]:
-    workdir: Path = tmp_path_factory.mktemp("venue")
-    proc = VenueProcess(workdir, f"sqlite+aiosqlite:///{workdir / 'rfqsim.db'}").start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+from tests.support.server import unique_db_name
 
 
 @pytest.fixture

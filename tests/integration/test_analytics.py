@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -21,7 +20,7 @@ from typer.testing import CliRunner, Result
 from clients.cli import register
 from clients.sdk import InvalidRequest, NotFound, VenueClient
 from server.market.universe import UniverseConfig, build_universe
-from tests.support.server import KEYS, PANEL, VenueProcess, next_event, stream
+from tests.support.server import KEYS, PANEL, VenueProcess, assert_error, next_event, stream, wait_quotes
 
 UNIVERSE = build_universe(UniverseConfig(seed=7, n_bonds=2000))  # the venue's defaults
 MARKET = UNIVERSE.initial_market()
@@ -47,25 +46,6 @@ def mixed_basket(n_illiquid: int = 12, n_liquid: int = 28, offset: int = 0) -> l
 
 def csv_text(lines: list[dict[str, Any]]) -> str:
     return "CUSIP,Side,Size\n" + "\n".join(f"{ln['instrument']},{ln['side']},{ln['quantity']}" for ln in lines) + "\n"
-
-
-def assert_error(r: httpx.Response, status: int, field: str | None = None, contains: str = "") -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    if field is not None:
-        assert err["field"] == field, err
-    assert contains in err["reason"], err
-    return dict(err)
-
-
-async def wait_live(c: httpx.AsyncClient, path: str, n: int, timeout: float = 10) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        body = (await c.get(path)).json()
-        if len([q for q in body["quotes"] if q["state"] == "live"]) >= n or loop.time() > deadline:
-            return dict(body)
-        await asyncio.sleep(0.02)
 
 
 # ---- pre-trade ---------------------------------------------------------------------------------------
@@ -239,7 +219,7 @@ class TestTca:
                 venue.client("dealer-remote") as outsider:
             rfq = (await c.post("/v1/rfqs", json={"instrument": bond.cusip, "side": "buy",
                                                   "quantity": 2_000_000})).json()
-            view = await wait_live(c, f"/v1/rfqs/{rfq['id']}", len(PANEL) - 1)
+            view = await wait_quotes(c, f"/v1/rfqs/{rfq['id']}", len(PANEL) - 1)
             best = min((q for q in view["quotes"] if q["state"] == "live"), key=lambda q: q["price"])
             trade = (await c.post(f"/v1/rfqs/{rfq['id']}/award", json={"quote_id": best["quote_id"]})).json()["trade"]
             r = await c.get(f"/v1/trades/{trade['trade_id']}/tca")
@@ -269,7 +249,7 @@ class TestTca:
         lines = mixed_basket(6, 24, offset=20)
         async with venue.client("client-1") as c:
             pt = (await c.post("/v1/portfolio-inquiries", json={"lines": lines})).json()
-            view = await wait_live(c, f"/v1/portfolio-inquiries/{pt['id']}?lines=false", 3)
+            view = await wait_quotes(c, f"/v1/portfolio-inquiries/{pt['id']}?lines=false", 3)
             best = max((q for q in view["quotes"] if q["state"] == "live"), key=lambda q: q["net_price"])
             award = await c.post(f"/v1/portfolio-inquiries/{pt['id']}/award", json={"quote_id": best["quote_id"]})
             trade = award.json()["trade"]
@@ -301,7 +281,7 @@ class TestTca:
             await wsd.send(orjson.dumps({"type": "quote", "inquiry_id": rfq["id"], "level": round(mid + 0.02, 4),
                                          "ref": "q"}))
             ack = await next_event(wsd, type="ack", ref="q")
-            await wait_live(c, f"/v1/rfqs/{rfq['id']}", 2)
+            await wait_quotes(c, f"/v1/rfqs/{rfq['id']}", 2)
             trade = (await c.post(f"/v1/rfqs/{rfq['id']}/award", json={"quote_id": ack["quote_id"]})).json()["trade"]
             as_dealer = await d.get(f"/v1/trades/{trade['trade_id']}/tca")
             as_client = (await c.get(f"/v1/trades/{trade['trade_id']}/tca")).json()

@@ -12,7 +12,16 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from server.market.universe import UniverseConfig, build_universe
-from tests.support.server import KEYS, PANEL, VenueProcess, drain, next_event, stream
+from tests.support.server import (
+    KEYS,
+    PANEL,
+    VenueProcess,
+    assert_error,
+    drain,
+    next_event,
+    stream,
+    wait_quotes,
+)
 
 UNIVERSE = build_universe(UniverseConfig(seed=7, n_bonds=2000))  # the venue's defaults
 IG = [b for b in UNIVERSE.bonds if b.grade == "IG"]
@@ -29,26 +38,6 @@ async def create_rfq(c: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     r = await c.post("/v1/rfqs", json=payload)
     assert r.status_code == 201, r.text
     return dict(r.json())
-
-
-async def wait_quotes(c: httpx.AsyncClient, path: str, n: int, timeout: float = 10) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        body = (await c.get(path)).json()
-        if len([q for q in body["quotes"] if q["state"] == "live"]) >= n or loop.time() > deadline:
-            return dict(body)
-        await asyncio.sleep(0.02)
-
-
-def assert_error(r: httpx.Response, status: int, field: str | None = None, contains: str = "") -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert set(err) >= {"code", "field", "reason"}
-    if field is not None:
-        assert err["field"] == field, err
-    assert contains in err["reason"], err
-    return dict(err)
 
 
 class TestAccess:

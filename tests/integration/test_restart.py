@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_api import IG, basket, create_rfq, wait_quotes
-from tests.support.server import VenueProcess, drain, stream
+from tests.integration.test_api import IG, basket, create_rfq
+from tests.support.server import VenueProcess, drain, stream, wait_quotes
 
 
 async def book_some_trades(venue: VenueProcess) -> tuple[list[dict[str, Any]], str]:

@@ -142,5 +142,27 @@ async def drain(ws: ClientConnection, quiet: float = 0.3) -> list[dict[str, Any]
             return frames
 
 
+async def wait_quotes(c: httpx.AsyncClient, path: str, n: int, timeout: float = 10) -> dict[str, Any]:
+    """The inquiry at ``path`` once it has ``n`` live quotes (or as it is when ``timeout`` runs out)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        body = (await c.get(path)).json()
+        if len([q for q in body["quotes"] if q["state"] == "live"]) >= n or loop.time() > deadline:
+            return dict(body)
+        await asyncio.sleep(0.02)
+
+
+def assert_error(r: httpx.Response, status: int, field: str | None = None, contains: str = "") -> dict[str, Any]:
+    """``r`` is the venue's JSON error with this status (and field, and words in its reason)."""
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert set(err) >= {"code", "field", "reason"}
+    if field is not None:
+        assert err["field"] == field, err
+    assert contains in err["reason"], err
+    return dict(err)
+
+
 def unique_db_name() -> str:
     return f"rfqsim_it_{secrets.token_hex(5)}"
