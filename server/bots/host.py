@@ -65,6 +65,15 @@ class _Book:
     positions: np.ndarray
     cash: float = 0.0
     stats: BotStats = field(default_factory=BotStats)
+    readonly: np.ndarray = field(init=False)  # a read-only view of ``positions``: it follows every update
+
+    def __post_init__(self) -> None:
+        self.readonly = self.positions.view()
+        self.readonly.setflags(write=False)
+
+
+def _delivery_order(d: Delivery) -> tuple[int, str]:
+    return (d.due_ns, d.dealer_id)
 
 
 class BotHost:
@@ -85,9 +94,7 @@ class BotHost:
 
     def inventory(self, dealer_id: str) -> InventoryView:
         book = self._books[dealer_id]
-        positions = book.positions.view()
-        positions.setflags(write=False)
-        return InventoryView(positions=positions, cash=book.cash)
+        return InventoryView(book.readonly, book.cash)
 
     def on_events(self, events: Iterable[Event]) -> list[Delivery]:
         """Observe committed events; return the inquiry deliveries they cause."""
@@ -109,7 +116,8 @@ class BotHost:
                 if target is not None:
                     cover = d.get("cover_price", d.get("cover_net_price"))
                     self._feedback(target, Feedback(d["inquiry_id"], d["outcome"], d.get("trade_id"), cover))
-        deliveries.sort(key=lambda x: (x.due_ns, x.dealer_id))
+        if len(deliveries) > 1:
+            deliveries.sort(key=_delivery_order)
         return deliveries
 
     def respond(self, delivery: Delivery, now: int, elapsed: Callable[[], int] | None = None) -> Command:
@@ -178,6 +186,14 @@ class BotHost:
             return
         lines = trade["lines"]
         assert isinstance(lines, list)
+        if len(lines) == 1:  # a single-bond trade: no arrays
+            line = lines[0]
+            i = self.universe.index_of(line["instrument"])
+            book.positions[i] += (-1.0 if line["side"] == "buy" else 1.0) * float(line["quantity"])
+            net = trade["net_settlement"]
+            assert isinstance(net, int | float)
+            book.cash -= float(net)
+            return
         idx = np.fromiter((self.universe.index_of(line["instrument"]) for line in lines), dtype=np.int64,
                           count=len(lines))
         dealer_sign = np.fromiter((-1.0 if line["side"] == "buy" else 1.0 for line in lines), dtype=np.float64,

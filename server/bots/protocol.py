@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from server.domain.events import line_arrays
 from server.domain.types import InquiryKind, QuoteType, Side
 from server.market.universe import MarketSnapshot, Universe
 
@@ -62,13 +63,7 @@ class InquiryView:
 
     @classmethod
     def from_event(cls, data: dict[str, Any], universe: Universe) -> InquiryView:
-        lines = data["lines"]
-        n = len(lines)
-        instruments = tuple(line["instrument"] for line in lines)
-        idx = np.fromiter((universe.index_of(i) for i in instruments), dtype=np.int64, count=n)
-        sides = np.fromiter((0 if line["side"] is None else (1 if line["side"] == "buy" else -1) for line in lines),
-                            dtype=np.int8, count=n)
-        qty = np.fromiter((line["quantity"] for line in lines), dtype=np.int64, count=n)
+        instruments, idx, sides, qty = line_arrays(data["lines"], universe.index_of)
         return cls(inquiry_id=data["inquiry_id"], kind=InquiryKind(data["kind"]), client_id=data["client_id"],
                    quote_type=QuoteType(data["quote_type"]), instruments=instruments, idx=_readonly(idx),
                    sides=_readonly(sides), quantities=_readonly(qty), panel_size=int(data["panel_size"]),

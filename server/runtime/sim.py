@@ -90,7 +90,7 @@ class SimRuntime:
 
     # internals ----------------------------------------------------------------
     def _after(self, events: Iterable[Event]) -> None:
-        batch = list(events)
+        batch = events if type(events) is list else list(events)
         if not batch:
             return
         if self.keep_log:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,8 @@ from server.domain.commands import (
     WithdrawQuote,
 )
 from server.domain.errors import Conflict, InvalidInput, NotFound, VenueError
-from server.domain.events import Event
-from server.domain.types import InquiryKind, InquiryState, QuoteState, QuoteType, Role, Side
+from server.domain.events import Event, line_arrays
+from server.domain.types import NS_PER_DAY, InquiryKind, InquiryState, QuoteState, QuoteType, Role, Side
 from server.market.curve import TreasuryCurve
 from server.market.universe import Universe
 from server.venue.instruments import InstrumentTable
@@ -49,7 +50,6 @@ LEVEL_BOUNDS: dict[QuoteType, tuple[float, float]] = {
     QuoteType.SPREAD: (-1_000.0, 20_000.0),
 }
 MAX_LINE_ERRORS = 50
-_STATELESS = frozenset({ev.INQUIRY_REQUEST, ev.DEALER_FEEDBACK})  # events that change no engine state
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +87,13 @@ class Venue:
         self.quote_index: dict[str, str] = {}  # quote id -> inquiry id
         self._counters = {"RFQ": 0, "PT": 0, "Q": 0, "T": 0}
         self._timers: list[tuple[int, str]] = []
+        self._day_dates: tuple[int, date, date] | None = None  # (day number, trade date, settlement date)
         self._open: set[str] = set()
         # (participant, idempotency key) -> (fingerprint, id of what the request made)
         self._idempotency: dict[tuple[str, str], tuple[str | None, str]] = {}
         self.configuration: dict[str, Any] | None = None  # from the log's venue.configured event
         self._dealers = frozenset(p for p, r in self.participants.items() if r is Role.DEALER)
+        self._appliers = self._applier_table()
         for dealer in self.rules.default_panel:
             if dealer not in self._dealers:
                 raise ValueError(f"default panel names {dealer!r}, which is not a dealer")
@@ -212,14 +214,18 @@ class Venue:
         quote_type = _quote_type(cmd.quote_type)
         side = _side_or_none(cmd.side, "side")
         idx = self.table.index_of(cmd.instrument, "instrument")
-        self._check_quantities(np.array([idx]), np.array([cmd.quantity]), ["quantity"])
+        quantity = _whole_face(cmd.quantity, "quantity")
+        table = self.table
+        reason = _quantity_reason(quantity, int(table.min_piece[idx]), int(table.increment[idx]),
+                                  int(table.amount_outstanding[idx]))
+        if reason is not None:
+            raise InvalidInput(reason, field="quantity")
         panel = self._panel(cmd.panel, is_portfolio=False)
         expires = now + self._time_limit(cmd.time_limit_ns, is_portfolio=False)
         inquiry_id = self._next_id("RFQ")
-        lines = [{"instrument": self.table.cusip[idx], "side": side.value if side else None,
-                  "quantity": int(cmd.quantity)}]
+        lines = [{"instrument": self.table.cusip[idx], "side": side.value if side else None, "quantity": quantity}]
         self._announce(inquiry_id, InquiryKind.RFQ, cmd.client_id, panel, quote_type, lines, now, expires,
-                       None, cmd.idempotency_key, cmd.fingerprint, _arrival(cmd.evaluated_mids, np.array([idx])),
+                       None, cmd.idempotency_key, cmd.fingerprint, _arrival(cmd.evaluated_mids, [idx]),
                        out)
 
     def _create_portfolio(self, cmd: CreatePortfolio, now: int, out: list[Event]) -> None:
@@ -314,7 +320,7 @@ class Venue:
                                    field="bid" if cmd.bid is None else ("offer" if cmd.offer is None else "level"))
             bid = _level(cmd.bid, inquiry.quote_type, "bid")
             offer = _level(cmd.offer, inquiry.quote_type, "offer")
-            bid_price, offer_price = self._prices(inquiry, np.array([bid, offer]), now)
+            bid_price, offer_price = self._prices(inquiry, [bid, offer], now)
             if bid_price > offer_price:
                 raise InvalidInput(f"bid {bid:g} is through offer {offer:g} (prices {bid_price:.4f} > "
                                    f"{offer_price:.4f})", field="bid")
@@ -324,15 +330,16 @@ class Venue:
             raise InvalidInput(f"the client {side.value}s: quote one level (the {expected}), not a two-way "
                                "market", field="level")
         level = _level(cmd.level, inquiry.quote_type, "level")
-        (price,) = self._prices(inquiry, np.array([level]), now)
+        (price,) = self._prices(inquiry, [level], now)
         return {"level": level, "price": price}
 
-    def _prices(self, inquiry: Inquiry, levels: np.ndarray, now: int) -> list[float]:
+    def _prices(self, inquiry: Inquiry, levels: list[float], now: int) -> list[float]:
         if inquiry.quote_type is QuoteType.PRICE:  # already clean prices (bounds checked by _level)
-            return [round(float(p), 6) for p in levels]
-        settle = settlement_date(date_from_ns(now), self.rules.settlement_days)
+            return [round(p, 6) for p in levels]
+        settle = self._settlement(now)
         idx = np.repeat(inquiry.idx[:1], len(levels))
-        prices = self.table.clean_prices(idx, inquiry.quote_type, levels.astype(np.float64), settle, self.curve)
+        prices = self.table.clean_prices(idx, inquiry.quote_type, np.array(levels, dtype=np.float64), settle,
+                                         self.curve)
         if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
             raise InvalidInput("the level converts to no positive clean price", field="level")
         return [round(float(p), 6) for p in prices]
@@ -454,32 +461,16 @@ class Venue:
 
     def _book(self, inquiry: Inquiry, quote: Quote, side: Side | None, trade_id: str, cover: Quote | None,
               now: int) -> dict[str, Any]:
-        trade_date = date_from_ns(now)
-        settle = settlement_date(trade_date, self.rules.settlement_days)
+        trade_date, settle = self._dates(now)
         if inquiry.is_portfolio:
             assert quote.line_prices is not None
-            prices = quote.line_prices
-            sides = inquiry.sides.astype(np.int64)
+            lines, totals = self._book_lines(inquiry, quote.line_prices, inquiry.sides.astype(np.int64), settle)
         else:
             assert side is not None
             price = quote.client_price(side)
             assert price is not None
-            prices = np.array([price])
-            sides = np.array([side.sign], dtype=np.int64)
-        qty = inquiry.quantities
-        accrued = self.table.accrued(inquiry.idx, settle)
-        principal = _cents(qty * prices / 100.0)
-        accrued_amount = _cents(qty * accrued / 100.0)
-        net_money = principal + accrued_amount
-        # cash to the client: it pays for what it buys and receives for what it sells
-        net_settlement = int(np.sum(-sides * net_money))
-        lines = [
-            {"instrument": ins, "side": "buy" if s > 0 else "sell", "quantity": q, "clean_price": round(p, 6),
-             "accrued": round(a, 6), "principal": pr / 100, "accrued_amount": am / 100, "net_money": nm / 100}
-            for ins, s, q, p, a, pr, am, nm in zip(
-                inquiry.instruments, sides.tolist(), qty.tolist(), prices.tolist(), accrued.tolist(),
-                principal.tolist(), accrued_amount.tolist(), net_money.tolist(), strict=True)
-        ]
+            lines, totals = self._book_line(inquiry, price, side.sign, settle)
+        gross_notional, net_settlement, net_principal = totals
         if inquiry.arrival_mids is not None:
             for line, mid in zip(lines, inquiry.arrival_mids, strict=True):
                 line["arrival_mid"] = mid
@@ -488,8 +479,8 @@ class Venue:
             "quote_id": quote.quote_id, "client_id": inquiry.client_id, "dealer_id": quote.dealer_id,
             "executed_ts": now, "trade_date": trade_date.isoformat(), "settlement_date": settle.isoformat(),
             "currency": "USD", "quote_type": inquiry.quote_type.value,
-            "gross_notional": int(np.sum(qty)), "net_settlement": net_settlement / 100,
-            "net_principal": int(np.sum(-sides * principal)) / 100, "lines": lines,
+            "gross_notional": gross_notional, "net_settlement": net_settlement / 100,
+            "net_principal": net_principal / 100, "lines": lines,
         }
         if inquiry.is_portfolio:
             trade.update(net_price=quote.net_price, level=None)
@@ -497,6 +488,51 @@ class Venue:
             trade.update(net_price=None, level=quote.level if quote.level is not None else (
                 quote.offer if side is Side.BUY else quote.bid))
         return trade
+
+    def _book_lines(self, inquiry: Inquiry, prices: np.ndarray, sides: np.ndarray,
+                    settle: date) -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
+        """Trade lines and (gross notional, net settlement in cents, net principal in cents), vectorised."""
+        qty = inquiry.quantities
+        accrued = self.table.accrued(inquiry.idx, settle)
+        principal = _cents(qty * prices / 100.0)
+        accrued_amount = _cents(qty * accrued / 100.0)
+        net_money = principal + accrued_amount
+        # cash to the client: it pays for what it buys and receives for what it sells
+        lines = [
+            {"instrument": ins, "side": "buy" if s > 0 else "sell", "quantity": q, "clean_price": round(p, 6),
+             "accrued": round(a, 6), "principal": pr / 100, "accrued_amount": am / 100, "net_money": nm / 100}
+            for ins, s, q, p, a, pr, am, nm in zip(
+                inquiry.instruments, sides.tolist(), qty.tolist(), prices.tolist(), accrued.tolist(),
+                principal.tolist(), accrued_amount.tolist(), net_money.tolist(), strict=True)
+        ]
+        return lines, (int(np.sum(qty)), int(np.sum(-sides * net_money)), int(np.sum(-sides * principal)))
+
+    def _book_line(self, inquiry: Inquiry, price: float, sign: int,
+                   settle: date) -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
+        """``_book_lines`` for a single bond in scalar arithmetic: the same IEEE operations in the same
+        order (int face to float, then x price / 100, x 100, rounded half to even as ``np.rint``), so
+        the same cents."""
+        q = int(inquiry.quantities[0])
+        accrued = self.table.accrued_one(int(inquiry.idx[0]), settle)
+        principal = round(q * price / 100.0 * 100.0)
+        accrued_amount = round(q * accrued / 100.0 * 100.0)
+        net_money = principal + accrued_amount
+        line = {"instrument": inquiry.instruments[0], "side": "buy" if sign > 0 else "sell", "quantity": q,
+                "clean_price": round(price, 6), "accrued": round(accrued, 6), "principal": principal / 100,
+                "accrued_amount": accrued_amount / 100, "net_money": net_money / 100}
+        return [line], (q, -sign * net_money, -sign * principal)
+
+    def _dates(self, now: int) -> tuple[date, date]:
+        """Trade date and settlement date at engine time ``now`` (computed once per calendar day)."""
+        day = now // NS_PER_DAY
+        cached = self._day_dates
+        if cached is None or cached[0] != day:
+            trade_date = date_from_ns(now)
+            cached = self._day_dates = (day, trade_date, settlement_date(trade_date, self.rules.settlement_days))
+        return cached[1], cached[2]
+
+    def _settlement(self, now: int) -> date:
+        return self._dates(now)[1]
 
     def _feedback(self, inquiry: Inquiry, now: int, out: list[Event], *, winner: Quote | None = None,
                   cover: Quote | None = None, side: Side | None = None, outcome: str | None = None) -> None:
@@ -593,11 +629,6 @@ class Venue:
                                f"{self.rules.max_time_limit_ns / 1e9:g} seconds", field="time_limit")
         return limit
 
-    def _check_quantities(self, idx: np.ndarray, quantities: np.ndarray, fields: list[str]) -> None:
-        errors = self._quantity_errors(idx, quantities, np.ones(len(idx), dtype=bool), fields)
-        if errors:
-            raise InvalidInput(errors[0]["reason"], field=errors[0]["field"])
-
     def _quantity_errors(self, idx: np.ndarray, quantities: np.ndarray, known: np.ndarray,
                          fields: list[str]) -> list[dict[str, str]]:
         safe = np.where(known, idx, 0)
@@ -609,14 +640,8 @@ class Venue:
         over = known & (quantities > outstanding)
         errors: list[dict[str, str]] = []
         for i in np.flatnonzero(below | off | over)[:MAX_LINE_ERRORS].tolist():
-            q = int(quantities[i])
-            if below[i]:
-                reason = f"{q:,} is below the minimum piece of {int(min_piece[i]):,}"
-            elif off[i]:
-                reason = (f"{q:,} is not the minimum piece {int(min_piece[i]):,} plus a multiple of the "
-                          f"increment {int(increment[i]):,}")
-            else:
-                reason = f"{q:,} exceeds the {int(outstanding[i]):,} outstanding"
+            reason = _quantity_reason(int(quantities[i]), int(min_piece[i]), int(increment[i]), int(outstanding[i]))
+            assert reason is not None
             errors.append({"field": fields[i], "reason": reason})
         return errors
 
@@ -627,85 +652,105 @@ class Venue:
         return f"{prefix}-{self._counters[prefix]}"
 
     def _emit(self, out: list[Event], type_: str, audience: Iterable[str], ts: int, data: dict[str, Any]) -> None:
-        event = Event(seq=self.seq + 1, ts=ts, type=type_, audience=tuple(sorted(set(audience))), data=data)
+        if type(audience) is not tuple or len(audience) > 1:
+            audience = tuple(sorted(set(audience)))
+        event = Event(self.seq + 1, ts, type_, audience, data)
         self._apply(event)
         out.append(event)
 
     def _apply(self, event: Event) -> None:
         self.seq = event.seq
-        t = event.type
-        if t in _STATELESS:
-            return
+        apply = self._appliers.get(event.type)
+        if apply is not None:  # events of other types change no engine state
+            apply(event)
+
+    def _applier_table(self) -> dict[str, Callable[[Event], None]]:
+        return {
+            ev.INQUIRY_CREATED: lambda e: self._apply_created(e.data),
+            ev.QUOTE_NEW: self._apply_quote, ev.QUOTE_REVISED: self._apply_quote,
+            ev.QUOTE_WITHDRAWN: self._apply_withdrawn, ev.QUOTE_PASSED: self._apply_withdrawn,
+            ev.INQUIRY_AWARDED: self._apply_awarded,
+            ev.INQUIRY_EXPIRED: self._apply_ended, ev.INQUIRY_CANCELLED: self._apply_ended,
+            ev.INQUIRY_NO_QUOTES: self._apply_ended,
+            ev.TRADE_BOOKED: self._apply_trade,
+            ev.BENCHMARKS: self._apply_benchmarks,
+            ev.VENUE_CONFIGURED: self._apply_configured,
+        }
+
+    def _apply_quote(self, event: Event) -> None:
         d = event.data
-        if t == ev.INQUIRY_CREATED:
-            self._apply_created(d)
-        elif t in (ev.QUOTE_NEW, ev.QUOTE_REVISED):
-            inquiry = self.inquiries[d["inquiry_id"]]
-            self._bump("Q", d["quote_id"])
-            previous = d.get("replaces")
-            if previous:
-                inquiry.quotes[previous].state = QuoteState.REPLACED
-            line_prices = d.get("line_prices")
-            quote = Quote(
-                quote_id=d["quote_id"], inquiry_id=inquiry.inquiry_id, dealer_id=d["dealer_id"],
-                version=d["version"], ts=event.ts, valid_until=d["valid_until"], replaces=previous,
-                level=d.get("level"), bid=d.get("bid"), offer=d.get("offer"), price=d.get("price"),
-                bid_price=d.get("bid_price"), offer_price=d.get("offer_price"), net_price=d.get("net_price"),
-                line_prices=np.asarray(line_prices, dtype=np.float64) if line_prices is not None else None)
-            inquiry.quotes[quote.quote_id] = quote
-            inquiry.live_by_dealer[quote.dealer_id] = quote.quote_id
-            self.quote_index[quote.quote_id] = inquiry.inquiry_id
-        elif t in (ev.QUOTE_WITHDRAWN, ev.QUOTE_PASSED):
-            inquiry = self.inquiries[d["inquiry_id"]]
-            quote_id = inquiry.live_by_dealer.pop(d["dealer_id"], None)
-            if quote_id is not None:
-                inquiry.quotes[quote_id].state = QuoteState.WITHDRAWN
-            if t == ev.QUOTE_PASSED:
-                inquiry.passed.add(d["dealer_id"])
-        elif t == ev.INQUIRY_AWARDED:
-            inquiry = self._close(d, event.ts)
-            inquiry.trade_id = d["trade_id"]
-            for quote_id in inquiry.live_by_dealer.values():
-                quote = inquiry.quotes[quote_id]
-                if quote_id == d["quote_id"]:
-                    quote.state = QuoteState.DONE
-                elif quote_id == d.get("cover_quote_id"):
-                    quote.state = QuoteState.COVERED
-                else:
-                    quote.state = QuoteState.TRADED_AWAY
-            if d.get("idempotency_key"):
-                key = (inquiry.client_id, d["idempotency_key"])
-                self._idempotency[key] = (d.get("fingerprint"), d["trade_id"])
-        elif t in (ev.INQUIRY_EXPIRED, ev.INQUIRY_CANCELLED, ev.INQUIRY_NO_QUOTES):
-            inquiry = self._close(d, event.ts)
-            inquiry.end_reason = d.get("reason")
-            for quote_id in inquiry.live_by_dealer.values():
-                inquiry.quotes[quote_id].state = QuoteState.CLOSED
-        elif t == ev.TRADE_BOOKED:
-            self._bump("T", d["trade_id"])
-            self.trades[d["trade_id"]] = d
-        elif t == ev.BENCHMARKS:
-            self.curve = TreasuryCurve(tuple(d["tenors"]), tuple(d["yields"]))
-        elif t == ev.VENUE_CONFIGURED:
-            if self.expected_configuration is not None and dict(d) != self.expected_configuration:
-                raise ConfigurationMismatch(f"the event log was written with {dict(d)}; this venue runs with "
-                                            f"{self.expected_configuration}")
-            self.configuration = dict(d)
+        inquiry = self.inquiries[d["inquiry_id"]]
+        self._bump("Q", d["quote_id"])
+        previous = d.get("replaces")
+        if previous:
+            inquiry.quotes[previous].state = QuoteState.REPLACED
+        line_prices = d.get("line_prices")
+        quote = Quote(
+            quote_id=d["quote_id"], inquiry_id=inquiry.inquiry_id, dealer_id=d["dealer_id"],
+            version=d["version"], ts=event.ts, valid_until=d["valid_until"], replaces=previous,
+            level=d.get("level"), bid=d.get("bid"), offer=d.get("offer"), price=d.get("price"),
+            bid_price=d.get("bid_price"), offer_price=d.get("offer_price"), net_price=d.get("net_price"),
+            line_prices=np.asarray(line_prices, dtype=np.float64) if line_prices is not None else None)
+        inquiry.quotes[quote.quote_id] = quote
+        inquiry.live_by_dealer[quote.dealer_id] = quote.quote_id
+        self.quote_index[quote.quote_id] = inquiry.inquiry_id
+
+    def _apply_withdrawn(self, event: Event) -> None:  # a withdrawal or a pass
+        d = event.data
+        inquiry = self.inquiries[d["inquiry_id"]]
+        quote_id = inquiry.live_by_dealer.pop(d["dealer_id"], None)
+        if quote_id is not None:
+            inquiry.quotes[quote_id].state = QuoteState.WITHDRAWN
+        if event.type == ev.QUOTE_PASSED:
+            inquiry.passed.add(d["dealer_id"])
+
+    def _apply_awarded(self, event: Event) -> None:
+        d = event.data
+        inquiry = self._close(d, event.ts)
+        inquiry.trade_id = d["trade_id"]
+        for quote_id in inquiry.live_by_dealer.values():
+            quote = inquiry.quotes[quote_id]
+            if quote_id == d["quote_id"]:
+                quote.state = QuoteState.DONE
+            elif quote_id == d.get("cover_quote_id"):
+                quote.state = QuoteState.COVERED
+            else:
+                quote.state = QuoteState.TRADED_AWAY
+        if d.get("idempotency_key"):
+            key = (inquiry.client_id, d["idempotency_key"])
+            self._idempotency[key] = (d.get("fingerprint"), d["trade_id"])
+
+    def _apply_ended(self, event: Event) -> None:  # expired, cancelled, no quotes
+        d = event.data
+        inquiry = self._close(d, event.ts)
+        inquiry.end_reason = d.get("reason")
+        for quote_id in inquiry.live_by_dealer.values():
+            inquiry.quotes[quote_id].state = QuoteState.CLOSED
+
+    def _apply_trade(self, event: Event) -> None:
+        d = event.data
+        self._bump("T", d["trade_id"])
+        self.trades[d["trade_id"]] = d
+
+    def _apply_benchmarks(self, event: Event) -> None:
+        self.curve = TreasuryCurve(tuple(event.data["tenors"]), tuple(event.data["yields"]))
+
+    def _apply_configured(self, event: Event) -> None:
+        d = event.data
+        if self.expected_configuration is not None and dict(d) != self.expected_configuration:
+            raise ConfigurationMismatch(f"the event log was written with {dict(d)}; this venue runs with "
+                                        f"{self.expected_configuration}")
+        self.configuration = dict(d)
 
     def _apply_created(self, d: dict[str, Any]) -> None:
         lines = d["lines"]
         prefix = "PT" if d["kind"] == InquiryKind.PORTFOLIO.value else "RFQ"
         self._bump(prefix, d["inquiry_id"])
-        instruments = tuple(line["instrument"] for line in lines)
+        instruments, idx, sides, quantities = line_arrays(lines, self.table.index_of)
         inquiry = Inquiry(
             inquiry_id=d["inquiry_id"], kind=InquiryKind(d["kind"]), client_id=d["client_id"],
             panel=tuple(d["panel"]), quote_type=QuoteType(d["quote_type"]), created_ts=d["created_ts"],
-            expires_ts=d["expires_ts"], instruments=instruments,
-            idx=np.fromiter((self.table.index_of(i, "instrument") for i in instruments), dtype=np.int64,
-                            count=len(instruments)),
-            sides=np.fromiter((0 if line["side"] is None else (1 if line["side"] == "buy" else -1)
-                               for line in lines), dtype=np.int8, count=len(lines)),
-            quantities=np.fromiter((line["quantity"] for line in lines), dtype=np.int64, count=len(lines)),
+            expires_ts=d["expires_ts"], instruments=instruments, idx=idx, sides=sides, quantities=quantities,
             name=d.get("name"), arrival_mids=d.get("arrival_mids"))
         self.inquiries[inquiry.inquiry_id] = inquiry
         self._open.add(inquiry.inquiry_id)
@@ -747,6 +792,26 @@ class Venue:
         return None
 
 
+def _whole_face(value: Any, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{value!r} is not a whole amount of face in USD", field=field)
+    return value
+
+
+def _quantity_reason(q: int, min_piece: int, increment: int, outstanding: int) -> str | None:
+    """Why face ``q`` cannot trade in a bond with these terms, or None (one line; baskets are checked
+    vectorised in ``Venue._quantity_errors`` and worded here)."""
+    if q < min_piece:
+        return f"{q:,} is below the minimum piece of {min_piece:,}"
+    if (q - min_piece) % increment != 0:
+        return f"{q:,} is not the minimum piece {min_piece:,} plus a multiple of the increment {increment:,}"
+    if q > outstanding:
+        return f"{q:,} exceeds the {outstanding:,} outstanding"
+    return None
+
+
 def _quote_type(value: str) -> QuoteType:
     try:
         return QuoteType(value)
@@ -775,10 +840,12 @@ def _level(value: float, quote_type: QuoteType, field: str) -> float:
     return float(value)
 
 
-def _arrival(mids: Any, idx: np.ndarray) -> list[float] | None:
+def _arrival(mids: Any, idx: np.ndarray | list[int]) -> list[float] | None:
     """The evaluated mids of the lines at arrival, as logged (6 decimals), if the adapter gave them."""
     if mids is None:
         return None
+    if isinstance(idx, list) and isinstance(mids, np.ndarray) and mids.dtype == np.float64:
+        return [round(float(mids[i]), 6) for i in idx]  # a single-bond RFQ: no gather
     return [round(float(m), 6) for m in np.asarray(mids, dtype=np.float64)[idx]]
 
 

@@ -71,3 +71,8 @@ class InstrumentTable:
                 self._accrued.pop(next(iter(self._accrued)))
             self._accrued[settle] = table
         return table[idx]
+
+    def accrued_one(self, i: int, settle: date) -> float:
+        """``accrued`` for one instrument, as a float."""
+        table = self._accrued.get(settle)
+        return float(table[i] if table is not None else self.accrued(np.array([i]), settle)[0])
