@@ -55,8 +55,11 @@ def serve(
         typer.echo(f"rfqsim: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"rfqsim: serving on http://{settings.host}:{settings.port} (database {settings.database_url})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on")
+    level = settings.log_level.lower()
+    # Access lines are logged at info: below that level uvicorn would still format each one, per request.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=level,
+                access_log=level in ("trace", "debug", "info"), ws="websockets-sansio", ws_per_message_deflate=False,
+                lifespan="on")
 
 
 @app.command("check-bot")

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.analytics import optimise as opt
 from server.analytics import pretrade, tca
-from server.api.app import Caller, ORJSONResponse, Services, validation_error
+from server.api.app import AnyCall, ORJSONResponse, validation_error
 from server.api.basket_request import read_basket_request
 from server.api.schemas import ERRORS
 from server.api.services import VenueServices
@@ -169,13 +169,14 @@ router = APIRouter(prefix="/v1", responses=ERRORS, default_response_class=ORJSON
 
 
 @router.post("/analytics/pretrade", response_model=PretradeOut, openapi_extra=_body_schema(PretradeOptions))
-async def pretrade_analysis(request: Request, svc: Services, who: Caller,
+async def pretrade_analysis(request: Request, call: AnyCall,
                             lines: Annotated[bool, Query(description="list every line")] = True) -> Any:
     """Per line: liquidity score, evaluated mid, DV01, CS01, cost by single-bond RFQ and inside the basket
     (liquidity curve and full dealer charge), problem flags; for the basket: notional, net DV01/CS01,
     duration, rating and sector mix, LQD/HYG R², a recommendation (RFQ or portfolio trade) with the saving
     and an ``explanation`` of the arithmetic. Lines given as ``notional`` + ``liquidity_score`` (no
     instrument) get the liquidity-cost model only."""
+    svc = call.svc
     raw, raw_options = await _basket_body(request)
     options: PretradeOptions = _options(PretradeOptions, raw_options)
     ctx = _context(request, svc)
@@ -190,11 +191,12 @@ async def pretrade_analysis(request: Request, svc: Services, who: Caller,
 
 
 @router.post("/analytics/optimise", response_model=OptimiseOut, openapi_extra=_body_schema(OptimiseOptions))
-async def optimise_basket(request: Request, svc: Services, who: Caller,
+async def optimise_basket(request: Request, call: AnyCall,
                           lines: Annotated[bool, Query(description="list the new basket's lines")] = True) -> Any:
     """Replace the basket's illiquid lines by more liquid bonds of the same sector and rating, trading
     tracking error against expected cost within tolerances on duration, DV01 and rating/sector mix;
     cost and risk before and after, side by side, and the new basket's lines."""
+    svc = call.svc
     raw, raw_options = await _basket_body(request)
     options: OptimiseOptions = _options(OptimiseOptions, raw_options)
     ctx = _context(request, svc)
@@ -212,11 +214,12 @@ async def optimise_basket(request: Request, svc: Services, who: Caller,
 
 
 @router.get("/trades/{trade_id}/tca", response_model=TcaOut, tags=["trades"])
-async def trade_tca(trade_id: str, request: Request, svc: Services, who: Caller,
+async def trade_tca(trade_id: str, request: Request, call: AnyCall,
                     lines: Annotated[bool, Query(description="list every line")] = True) -> Any:
     """The trade's cost against the arrival mid, the previous close, the cover and (a portfolio) its NAV,
     per line and in total, USD and bp of face; positive = a cost to the client. The trade's client sees
     everything; its dealer sees the cover level only when the venue discloses the cover to the winner."""
+    svc, who = call.svc, call.who
     trade = await svc.store.trade(trade_id)
     if trade is None or who.id not in (trade.get("client_id"), trade.get("dealer_id")):
         raise NotFound(f"no trade {trade_id}", field="trade_id")

@@ -43,6 +43,7 @@ __all__ = ["ImpactConfig", "ImpactModel"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 NS_PER_MINUTE: Final = 60 * 10**9
 _TRADING_DAYS_PER_YEAR: Final = 252.0
@@ -117,6 +118,7 @@ class ImpactModel:
         self._disp = np.zeros(n)
         self._t: int | None = None
         self._risk: tuple[MarketSnapshot, FloatArray] | None = None
+        self._reach_cache: dict[int, tuple[IntArray, BoolArray, BoolArray, BoolArray]] = {}
 
     @property
     def adv(self) -> FloatArray:
@@ -163,6 +165,10 @@ class ImpactModel:
 
     def _add(self, now_ns: int, idx: ArrayLike, signed_qty: ArrayLike, scale: float, is_portfolio: bool) -> None:
         cfg = self.config
+        if (type(idx) is np.ndarray and idx.shape == (1,) and type(signed_qty) is np.ndarray
+                and signed_qty.shape == (1,)):
+            self._add_one(now_ns, int(idx[0]), float(signed_qty[0]), scale, is_portfolio)
+            return
         i = np.atleast_1d(np.asarray(idx, dtype=np.int64)).ravel()
         q = np.broadcast_to(np.asarray(signed_qty, dtype=np.float64), np.asarray(idx).shape).ravel()
         if i.size and (int(i.min()) < 0 or int(i.max()) >= self._n):
@@ -181,6 +187,42 @@ class ImpactModel:
         size = cfg.impact_bp * np.sqrt(np.abs(qn) / self._adv[lines])
         d = np.sign(qn) * np.minimum(size * scale, cfg.max_line_impact_bp)
         self._disp += self._spread(lines, d)
+
+    def _add_one(self, now_ns: int, i: int, q: float, scale: float, is_portfolio: bool) -> None:
+        """``_add`` for one line (a single-bond RFQ): the same arithmetic on the instruments the impulse
+        reaches (the bond, its issuer's and its sector's bonds) instead of on the whole universe."""
+        cfg = self.config
+        if not 0 <= i < self._n:
+            raise IndexError(f"instrument indices must be in 0..{self._n - 1}")
+        if not math.isfinite(q):
+            raise ValueError("signed_qty must be finite")
+        self._advance(now_ns)
+        if scale == 0.0 or q == 0.0:
+            return
+        if is_portfolio:
+            scale *= cfg.portfolio_leakage_factor
+        size = cfg.impact_bp * math.sqrt(abs(q) / float(self._adv[i]))
+        d = (1.0 if q > 0.0 else -1.0) * min(size * scale, cfg.max_line_impact_bp)
+        if i >= self._nb:  # a Treasury: no issuer or sector spillover
+            self._disp[i] += d
+            return
+        reach, is_self, same_issuer, same_sector = self._reach(i)
+        own = np.where(is_self, d, 0.0)
+        iss = np.where(same_issuer, d, 0.0)
+        sec = np.where(same_sector, d, 0.0)
+        # as in _spread: own + (issuer spillover + sector spillover), element by element
+        self._disp[reach] += own + (cfg.issuer_spillover * (iss - own) + cfg.sector_spillover * (sec - iss))
+
+    def _reach(self, i: int) -> tuple[IntArray, BoolArray, BoolArray, BoolArray]:
+        """The corporates an impulse on bond ``i`` moves (same issuer or same sector) and which is which."""
+        found = self._reach_cache.get(i)
+        if found is None:
+            same_issuer = self._issuer == self._issuer[i]
+            same_sector = self._sector == self._sector[i]
+            reach = np.flatnonzero(same_issuer | same_sector).astype(np.int64)
+            found = (reach, reach == i, same_issuer[reach], same_sector[reach])
+            self._reach_cache[i] = found
+        return found
 
     def _spread(self, i: IntArray, d: FloatArray) -> FloatArray:
         """Displacement of every instrument from per-line impulses ``d`` on instruments ``i``."""

@@ -79,6 +79,11 @@ class TestAccess:
         assert {"404", "409", "422"} <= set(award)
         assert "ErrorResponse" in spec["components"]["schemas"]
         assert "text/csv" in spec["paths"]["/v1/portfolio-inquiries"]["post"]["requestBody"]["content"]
+        assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert spec["security"] == [{"bearer": []}] and spec["paths"]["/healthz"]["get"]["security"] == []
+        for path in ("/v1/rfqs", "/v1/rfqs/{inquiry_id}/award", "/v1/portfolio-inquiries",
+                     "/v1/portfolio-inquiries/{inquiry_id}/award"):
+            assert "Idempotency-Key" in [p["name"] for p in spec["paths"][path]["post"]["parameters"]], path
 
 
 class TestInstruments:
@@ -336,6 +341,8 @@ class TestIdempotencyAndRaces:
             reused = await c.post("/v1/rfqs", json={**body, "quantity": 2_000_000},
                                   headers={"Idempotency-Key": "create-1"})
             assert_error(reused, 409, "Idempotency-Key")
+            assert_error(await c.post("/v1/rfqs", json=body, headers={"Idempotency-Key": "k" * 201}), 422,
+                         "Idempotency-Key", "at most 200")
             rid = first.json()["id"]
             view = await wait_quotes(c, f"/v1/rfqs/{rid}", 5)
             qid = view["quotes"][0]["quote_id"]

@@ -227,3 +227,27 @@ def test_reset_and_validation(u: Universe, trio: tuple[int, int, int, int]) -> N
         ImpactConfig(half_life_ns=0)
     with pytest.raises(ValueError):
         ImpactConfig(impact_bp=-1.0)
+
+
+def test_one_line_fast_path_is_bit_identical_to_the_universe_wide_path(u: Universe) -> None:
+    """Single-bond inquiries take ``_add_one`` (arrays of shape (1,)); lists take the general path.
+    The displacements must be equal to the last bit: simulated event logs depend on them."""
+    fast, general = ImpactModel(u), ImpactModel(u)
+    rng = np.random.default_rng(5)
+    t = 1_700_000_000 * 10**9
+    for k in range(600):
+        i = int(rng.integers(0, u.n_instruments))  # corporates and Treasuries
+        q = float(rng.choice([-1.0, 1.0]) * rng.integers(0, 80) * 250_000)  # zero size included
+        t += int(rng.integers(0, 3 * 10**9))
+        if k % 2:
+            fast.on_inquiry(t, np.array([i]), np.array([q]), 1 + k % 6, bool(k % 5 == 0))
+            general.on_inquiry(t, [i], [q], 1 + k % 6, bool(k % 5 == 0))
+        else:
+            fast.on_award(t, np.array([i]), np.array([q]), k % 4, bool(k % 3 == 0))
+            general.on_award(t, [i], [q], k % 4, bool(k % 3 == 0))
+    assert np.count_nonzero(fast.displacement_bp(t)) > 100
+    assert np.array_equal(fast.displacement_bp(t), general.displacement_bp(t))
+    with pytest.raises(IndexError):
+        fast.on_inquiry(t, np.array([u.n_instruments]), np.array([1e6]), 1)
+    with pytest.raises(ValueError):
+        fast.on_inquiry(t, np.array([0]), np.array([np.nan]), 1)
