@@ -89,13 +89,17 @@ class _Session:
                              "seq": None, "venue_seq": runtime.published_seq, "from_seq": last})
             if from_seq is not None:
                 last = await self._replay(from_seq, runtime.published_seq)
+            queue = sub.queue
             while True:
-                getter = asyncio.ensure_future(sub.queue.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    break  # the peer went away
-                event = getter.result()
+                if queue.empty():  # wait for the next event, or for the peer to go away
+                    getter = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter not in done:
+                        getter.cancel()
+                        break  # the peer went away
+                    event = getter.result()
+                else:  # events already queued (a commit publishes several): no task, no wait
+                    event = queue.get_nowait()
                 if event is None:
                     if sub.lagged:
                         await self.send({"type": "error", "seq": None, "error": {
