@@ -1,7 +1,7 @@
 """Lifecycles through the real API: HTTP to create and award, websocket for the streamed quotes.
 
-    python bench/bench_api.py                # defaults: 10 s per phase, 16 concurrent RFQ workers
-    python bench/bench_api.py --seconds 5 --concurrency 32
+    .venv/bin/python -m bench.bench_api                # defaults: 10 s per phase, 16 concurrent RFQ workers
+    .venv/bin/python -m bench.bench_api --seconds 5 --concurrency 32
 
 One venue process (uvicorn, one worker, SQLite, in-process bots with zero latency; by default the
 simple mid-spread dealers, so the figures measure the venue rather than the dealers' pricing — pass
@@ -9,13 +9,16 @@ simple mid-spread dealers, so the figures measure the venue rather than the deal
   - the ceiling: requests per second of GET /healthz on the same server;
   - single-bond RFQ lifecycles per second (create, five bot quotes streamed, award, trade booked) and
     submit-to-last-quote latency p50 / p99;
-  - the same for 500-line portfolio inquiries (the venue's default portfolio panel).
+  - the same for 500-line portfolio inquiries (the venue's default portfolio panel);
+  - the venue process's CPU time per lifecycle (all its threads), which the machine's other load barely
+    moves (not meaningful with RFQSIM_BENCH_PROFILE, which wraps the venue in a profiler).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import tempfile
 import time
@@ -86,8 +89,18 @@ async def ceiling(port: int, seconds: float, concurrency: int) -> float:
     return count / (time.perf_counter() - start)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the process has used: a figure the machine's other load
+    barely moves, unlike throughput. NaN where /proc is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def lifecycles(port: int, seconds: float, concurrency: int, make_body: Any, path: str, expected_quotes: int,
-                     pick_best: Any) -> dict[str, float]:
+                     pick_best: Any, pid: int) -> dict[str, float]:
     stream = Stream(expected_quotes)
     reader = asyncio.create_task(stream.run(f"ws://127.0.0.1:{port}/v1/stream?api_key={KEY}"))
     await asyncio.sleep(0.3)
@@ -119,11 +132,14 @@ async def lifecycles(port: int, seconds: float, concurrency: int, make_body: Any
         await conn.close()
 
     start = time.perf_counter()
+    cpu0 = cpu_seconds(pid)
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
     elapsed = time.perf_counter() - start
+    cpu = cpu_seconds(pid) - cpu0
     reader.cancel()
     return {"per_second": completed / elapsed, "p50_ms": percentile(latencies, 50) * 1e3,
-            "p99_ms": percentile(latencies, 99) * 1e3, "completed": completed}
+            "p99_ms": percentile(latencies, 99) * 1e3, "completed": completed,
+            "cpu_ms": cpu / max(completed, 1) * 1e3}
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -147,8 +163,8 @@ async def main(args: argparse.Namespace) -> None:
             def best_price(quotes: list[dict[str, Any]]) -> str:
                 return str(min(quotes, key=lambda q: q["price"])["quote_id"])
 
-            rfq = await lifecycles(port, args.seconds, args.concurrency, rfq_body, "/v1/rfqs", 5, best_price)
-            rfq1 = await lifecycles(port, min(args.seconds, 3.0), 1, rfq_body, "/v1/rfqs", 5, best_price)
+            rfq = await lifecycles(port, args.seconds, args.concurrency, rfq_body, "/v1/rfqs", 5, best_price, proc.pid)
+            rfq1 = await lifecycles(port, min(args.seconds, 3.0), 1, rfq_body, "/v1/rfqs", 5, best_price, proc.pid)
 
             lines = args.lines
 
@@ -162,7 +178,7 @@ async def main(args: argparse.Namespace) -> None:
                 return str(max(quotes, key=lambda q: q["net_price"])["quote_id"])
 
             pt = await lifecycles(port, args.pt_seconds if args.pt_seconds is not None else args.seconds,
-                                  args.pt_concurrency, pt_body, "/v1/portfolio-inquiries", 3, best_net)
+                                  args.pt_concurrency, pt_body, "/v1/portfolio-inquiries", 3, best_net, proc.pid)
         finally:
             proc.send_signal(signal.SIGINT)  # lets a profiler wrapping the venue write its output
             proc.wait(30)
@@ -174,11 +190,13 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{'  submit-to-last-quote p50 (ms), ' + str(args.concurrency) + ' clients':<52}{rfq['p50_ms']:>12.2f}")
     print(f"{'  submit-to-last-quote p99 (ms), ' + str(args.concurrency) + ' clients':<52}{rfq['p99_ms']:>12.2f}")
     print(f"{'  lifecycles/s as a share of the ceiling':<52}{rfq['per_second'] / ceiling_rps:>12.1%}")
+    print(f"{'  venue CPU per lifecycle (ms, all threads)':<52}{rfq['cpu_ms']:>12.2f}")
     print(f"{'  one client at a time: p50 (ms)':<52}{rfq1['p50_ms']:>12.2f}")
     print(f"{'  one client at a time: p99 (ms)':<52}{rfq1['p99_ms']:>12.2f}")
     print(f"{f'{lines}-line portfolio lifecycles/s (3 quotes, award)':<52}{pt['per_second']:>12,.1f}")
     print(f"{'  submit-to-last-quote p50 (ms)':<52}{pt['p50_ms']:>12.2f}")
     print(f"{'  submit-to-last-quote p99 (ms)':<52}{pt['p99_ms']:>12.2f}")
+    print(f"{'  venue CPU per lifecycle (ms, all threads)':<52}{pt['cpu_ms']:>12.2f}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import String, bindparam, create_engine, event, func, insert, select, text, union_all, update
+from sqlalchemy import Date, String, bindparam, create_engine, event, func, insert, select, text, union_all, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -164,8 +165,9 @@ _INSERT_INQUIRIES = insert(inquiries_table)
 _INSERT_TRADES = insert(trades_table)
 
 
-def _conflict_message(exc: IntegrityError) -> str:
-    detail = str(exc.orig) if exc.orig is not None else str(exc)
+def _conflict_message(exc: IntegrityError | sqlite3.IntegrityError) -> str:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's wraps the driver's; sqlite3's is the driver's
+    detail = str(orig) if orig is not None else str(exc)
     low = detail.lower()
     if "trades" in low and "inquiry_id" in low:
         what = "a trade is already booked for this inquiry"
@@ -193,6 +195,7 @@ class EventStore:
         # (aiosqlite would hop once per statement).
         self._sync_writer = sync_writer
         self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="rfqsim-sqlite-writer") if sync_writer else None
+        self._sqlite_sql: dict[str, tuple[str, Any]] | None = None
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
         # An in-memory SQLite database lives on one shared connection: take turns on it.
         self._turn: asyncio.Lock | None = asyncio.Lock() if single_connection else None
@@ -319,24 +322,59 @@ class EventStore:
             raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
 
     def _append_sync(self, rows: _Rows) -> None:
+        """The SQLite append, on the writer thread: the same statements as ``append``, compiled once
+        and run with the driver's ``executemany`` (SQLAlchemy's per-row parameter handling was most
+        of the writer's time, and it holds the interpreter lock the event loop needs)."""
         assert self._sync_writer is not None
         try:
             with self._sync_writer.connect() as raw:
                 conn = raw.execution_options(**{_WRITE: True})
                 with conn.begin():
-                    conn.execute(_INSERT_EVENTS, rows.events)
-                    if rows.audience:
-                        conn.execute(_INSERT_AUDIENCE, rows.audience)
-                    if rows.inquiries:
-                        conn.execute(_INSERT_INQUIRIES, rows.inquiries)
-                    if rows.trades:
-                        conn.execute(_INSERT_TRADES, rows.trades)
-                    if rows.updates:
-                        conn.execute(_UPDATE_INQUIRY, rows.updates)
-        except IntegrityError as exc:
+                    statements = self._sqlite_statements(conn)
+                    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                    try:
+                        for name, params in (("events", rows.events), ("audience", rows.audience),
+                                             ("inquiries", rows.inquiries), ("trades", rows.trades),
+                                             ("updates", rows.updates)):
+                            if params:
+                                sql, convert = statements[name]
+                                cursor.executemany(sql, [convert(p) for p in params] if convert else params)
+                    finally:
+                        cursor.close()
+        except (IntegrityError, sqlite3.IntegrityError) as exc:
             raise StoreConflict(_conflict_message(exc)) from exc
-        except DataError as exc:
-            raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
+        except (DataError, sqlite3.DataError) as exc:
+            raise StoreError(f"batch refused, nothing written: {getattr(exc, 'orig', None) or exc}") from exc
+
+    def _sqlite_statements(self, conn: Connection) -> dict[str, tuple[str, Any]]:
+        """SQL text with named parameters for each statement of an append, compiled by SQLAlchemy for
+        this dialect, and the conversion of a row's values SQLAlchemy's types would do (dates and
+        decimals of the trades projection)."""
+        if self._sqlite_sql is None:
+            dialect = conn.dialect
+            date_bind = Date().bind_processor(dialect)
+            money_bind = trades_table.c.net_settlement.type.bind_processor(dialect)
+
+            def trade(row: dict[str, Any]) -> dict[str, Any]:
+                out = dict(row)
+                for key in ("trade_date", "settlement_date"):
+                    out[key] = date_bind(row[key]) if date_bind else row[key]
+                out["net_settlement"] = money_bind(row["net_settlement"]) if money_bind else row["net_settlement"]
+                return out
+
+            named = type(dialect)(paramstyle="named")  # type: ignore[call-arg]  # sqlite3 binds :name
+
+            def compiled(stmt: Any, keys: Sequence[str]) -> str:
+                return str(stmt.compile(dialect=named, column_keys=list(keys)))
+
+            self._sqlite_sql = {
+                "events": (compiled(_INSERT_EVENTS, ("seq", "ts", "type", "inquiry_id", "payload")), None),
+                "audience": (compiled(_INSERT_AUDIENCE, ("participant_id", "seq")), None),
+                "inquiries": (compiled(_INSERT_INQUIRIES, [c.key for c in inquiries_table.columns]), None),
+                "trades": (compiled(_INSERT_TRADES, [c.key for c in trades_table.columns]), trade),
+                "updates": (compiled(_UPDATE_INQUIRY, ()), None),
+            }
+        return self._sqlite_sql
 
     # -- reading
 

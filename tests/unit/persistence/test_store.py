@@ -443,3 +443,30 @@ async def test_in_memory_sqlite_serialises_concurrent_use() -> None:
         assert await all_events(s) == events
     finally:
         await s.close()
+
+
+async def test_sqlite_file_writer_rows_equal_the_sqlalchemy_rows(tmp_path: Path) -> None:
+    """A SQLite file appends through the writer thread's compiled statements; an in-memory database
+    through SQLAlchemy's executemany. The same log gives the same rows in every table, typed alike."""
+    events = scenario(40)
+    stores = [await EventStore.open(f"sqlite:///{tmp_path / 'venue.db'}"), await EventStore.open("sqlite://")]
+    assert stores[0]._sync_writer is not None and stores[1]._sync_writer is None
+    tables: list[dict[str, list[tuple[Any, ...]]]] = []
+    try:
+        for s in stores:
+            await s.migrate()
+            for i in range(0, len(events), 7):
+                await s.append(events[i:i + 7])
+            async with s.engine.connect() as conn:
+                tables.append({name: [tuple(r) for r in (await conn.execute(
+                    text(f"SELECT * FROM {name} ORDER BY 1, 2"))).all()]
+                    for name in ("events", "event_audience", "inquiries", "trades")})
+                rows = (await conn.execute(select(trades_table))).all()
+                assert rows and all(isinstance(r.net_settlement, Decimal) and isinstance(r.trade_date, date)
+                                    for r in rows)
+    finally:
+        for s in stores:
+            await s.close()
+    file_rows, memory_rows = tables
+    assert all(file_rows[name] for name in file_rows)
+    assert file_rows == memory_rows
