@@ -1,6 +1,7 @@
 """The dealer pricing toolkit: price a bond or a basket from the net risk it leaves after hedging.
 
-Vectorized over lines (no per-line Python loop); see ``pricer`` for the model. Modules:
+Vectorized over lines (no per-line Python loop), with a scalar fast path for one line (``single``); see
+``pricer`` for the model. Modules:
 
 * ``liquidity``: the single-bond RFQ cost curve (CALIBRATION section 1) and its basket version;
 * ``risk``: per-snapshot tables (:class:`MarketRisk`) and the risk of a basket's lines;
@@ -8,6 +9,9 @@ Vectorized over lines (no per-line Python loop); see ``pricer`` for the model. M
 * ``charges``: basis risk, capital, inventory and axes, balance sheet;
 * ``competition``: the markup from a logistic win-probability model;
 * ``pricer``: :func:`price_basket`, which puts them together;
+* ``single``: :func:`price_line`, the same model for one line in plain floats (the single-bond fast
+  path: ``price_basket``'s result to rounding, about 15 times faster), on the per-instrument tables of
+  ``unit`` (risk per unit of market value, ``MarketRisk.unit``);
 * ``quote``: from priced lines to a ``Quote`` the venue accepts.
 """
 
@@ -18,6 +22,7 @@ from dealer_bots.pricing.liquidity import holding_period_days, improvement_bp, p
 from dealer_bots.pricing.pricer import COMPONENTS, LineCharges, PricedBasket, PricingConfig, price_basket
 from dealer_bots.pricing.quote import portfolio_quote, single_quote
 from dealer_bots.pricing.risk import BasketRisk, LineRisk, MarketRisk, basket_risk, line_risk
+from dealer_bots.pricing.single import PricedLine, price_line
 
 __all__ = [
     "COMPONENTS",
@@ -31,6 +36,7 @@ __all__ = [
     "LineRisk",
     "MarketRisk",
     "PricedBasket",
+    "PricedLine",
     "PricingConfig",
     "basket_risk",
     "holding_period_days",
@@ -39,6 +45,7 @@ __all__ = [
     "optimal_markup",
     "portfolio_quote",
     "price_basket",
+    "price_line",
     "pt_cost_bp",
     "rfq_cost_bp",
     "single_quote",

@@ -41,6 +41,7 @@ __all__ = [
     "etf_premium",
     "hedge_book",
     "hedge_cost",
+    "hedge_cost_parts",
     "hedge_notionals",
     "hedge_r_squared",
     "hedged_exposure",
@@ -146,9 +147,17 @@ def hedged_exposure(book: HedgeBook, exposure_usd: FloatArray, h: FloatArray) ->
 
 def hedge_cost(book: HedgeBook, h: FloatArray) -> FloatArray:
     """(m,) USD: half-spreads on the absolute amounts plus the ETF premium on the signed amounts."""
+    spread, premium = hedge_cost_parts(book, h)
+    return np.asarray(spread + premium, dtype=np.float64)
+
+
+def hedge_cost_parts(book: HedgeBook, h: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The two parts of :func:`hedge_cost`, (m,) USD each: the half-spreads, which grow with the absolute
+    amounts, and the ETF premium, linear in the signed amounts. Neither has a fixed part, so for a hedge
+    scaled by ``s`` the cost is ``|s| x spread + s x premium`` of the unscaled one."""
     cfg = book.config
     spread = cfg.round_trip * (np.abs(h) @ book.half_spread_bp) * 1e-4
-    return np.asarray(spread + cfg.premium_pass_through * (h @ book.premium), dtype=np.float64)
+    return spread, cfg.premium_pass_through * (h @ book.premium)
 
 
 def residual_variance(book: HedgeBook, cov: FloatArray, residual: FloatArray, idio_var: FloatArray,

@@ -13,18 +13,27 @@ record, which the bot host never sends to the venue.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dealer_bots.pricing.pricer import PricedBasket
+from dealer_bots.pricing.single import PricedLine
 from server.bots.protocol import InquiryView, Quote
 from server.domain import bondmath
 from server.domain.types import QuoteType
 from server.market.universe import MarketSnapshot, Universe
 
-__all__ = ["LEVEL_DECIMALS", "portfolio_quote", "price_to_level", "round_in_favour", "single_quote"]
+__all__ = [
+    "LEVEL_DECIMALS",
+    "portfolio_quote",
+    "price_to_level",
+    "round_in_favour",
+    "round_one_in_favour",
+    "single_quote",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -41,6 +50,18 @@ def round_in_favour(values: ArrayLike, up: ArrayLike, decimals: int) -> FloatArr
     v = np.asarray(values, dtype=np.float64) * scale
     rounded = np.where(np.asarray(up, dtype=bool), np.ceil(v - _SLACK), np.floor(v + _SLACK))
     return np.asarray(rounded / scale, dtype=np.float64)
+
+
+def round_one_in_favour(value: float, up: bool, decimals: int) -> float:
+    """:func:`round_in_favour` of one value, in Python floats (the same operations: a single quote's
+    one or two levels are not worth numpy's per-call overhead)."""
+    scale = 10.0**decimals
+    v = value * scale - _SLACK if up else value * scale + _SLACK
+    if not math.isfinite(v):
+        return v / scale
+    rounded = float(math.ceil(v) if up else math.floor(v))
+    # numpy's ceil and floor keep the sign of a zero result (ceil(-0.3) is -0.0); math's return an int
+    return (rounded if rounded != 0.0 else math.copysign(0.0, v)) / scale
 
 
 def portfolio_quote(inquiry: InquiryView, priced: PricedBasket, *, valid_for_ns: int | None = None,
@@ -77,23 +98,32 @@ def single_quote(inquiry: InquiryView, universe: Universe, snapshot: MarketSnaps
     a request for market needs both, a one-way RFQ the one on its side.
     """
     side = inquiry.side
-    if side is None and (bid is None or offer is None):
-        raise ValueError("a request for market needs both a bid and an offer")
-    if side is not None and (offer if side.sign > 0 else bid) is None:
-        raise ValueError(f"the client {side.value}s: price that side")
-    legs = [(leg, is_offer) for leg, is_offer in ((bid, False), (offer, True)) if leg is not None
-            and (side is None or is_offer == (side.sign > 0))]
-    prices = np.array([float(leg.prices[0]) for leg, _ in legs])
-    is_offer = np.array([o for _, o in legs])
-    qt = inquiry.quote_type
-    levels = price_to_level(universe, snapshot, int(inquiry.idx[0]), prices, qt, settle)
-    # In the dealer's favour: an offer's price up (its yield and spread down), a bid's price down.
-    up = is_offer if qt is QuoteType.PRICE else ~is_offer
-    rounded = round_in_favour(levels, up, LEVEL_DECIMALS[qt])
-    breakdown: dict[str, float] = {}
-    for (leg, o), level in zip(legs, rounded.tolist(), strict=True):
-        breakdown.update(leg.breakdown(prefix="offer." if o else "bid."))
-        breakdown["offer.level" if o else "bid.level"] = level
+    legs: tuple[tuple[PricedBasket, bool], ...]  # (leg, is the offer)
     if side is None:
-        return Quote(bid=float(rounded[0]), offer=float(rounded[1]), valid_for_ns=valid_for_ns, breakdown=breakdown)
-    return Quote(level=float(rounded[0]), valid_for_ns=valid_for_ns, breakdown=breakdown)
+        if bid is None or offer is None:
+            raise ValueError("a request for market needs both a bid and an offer")
+        legs = ((bid, False), (offer, True))
+    else:
+        leg = offer if side.sign > 0 else bid
+        if leg is None:
+            raise ValueError(f"the client {side.value}s: price that side")
+        legs = ((leg, side.sign > 0),)
+    prices = [leg.price if isinstance(leg, PricedLine) else float(leg.prices[0]) for leg, _ in legs]
+    qt = inquiry.quote_type
+    if qt is QuoteType.PRICE:
+        levels = prices
+    else:
+        levels = price_to_level(universe, snapshot, int(inquiry.idx[0]), np.array(prices), qt, settle).tolist()
+    decimals = LEVEL_DECIMALS[qt]
+    rounded: list[float] = []
+    breakdown: dict[str, float] = {}
+    for (leg, is_offer), level in zip(legs, levels, strict=True):
+        # In the dealer's favour: an offer's price up (its yield and spread down), a bid's price down.
+        rounded.append(round_one_in_favour(level, is_offer == (qt is QuoteType.PRICE), decimals))
+        prefix = "offer." if is_offer else "bid."
+        part = leg.breakdown(prefix=prefix)
+        part[prefix + "level"] = rounded[-1]
+        breakdown = breakdown | part if breakdown else part
+    if side is None:
+        return Quote(bid=rounded[0], offer=rounded[1], valid_for_ns=valid_for_ns, breakdown=breakdown)
+    return Quote(level=rounded[0], valid_for_ns=valid_for_ns, breakdown=breakdown)

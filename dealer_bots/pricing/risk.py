@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dealer_bots.pricing.hedge import HedgeBook, HedgeConfig, hedge_book
 from dealer_bots.pricing.liquidity import holding_period_days, max_reduction, rfq_cost_bp
+from dealer_bots.pricing.unit import UnitRisk
 from server.market.factors import HY, IG, FactorModel, FactorModelConfig
 from server.market.universe import SECTORS, MarketSnapshot, Universe
 
@@ -90,6 +92,13 @@ class MarketRisk:
     @property
     def n_factors(self) -> int:
         return int(self.cov.shape[0])
+
+    @cached_property
+    def unit(self) -> UnitRisk:
+        """Every instrument's risk per unit of market value, for the single-line fast path
+        (:mod:`dealer_bots.pricing.single`): kept with these tables, which are immutable, so it cannot
+        go stale; its blocks are computed on first use."""
+        return UnitRisk(self)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,8 @@ CautiousDealer     high risk aversion, widens on illiquid and high-yield lines, 
 =================  ==========================================================================
 
 Each is a :class:`~dealer_bots.reference.risk_dealer.RiskDealer` with a typed config dataclass;
-all pricing goes through :mod:`dealer_bots.pricing`, vectorized over lines.
+all pricing goes through :mod:`dealer_bots.pricing`, vectorized over lines (a single bond through
+its scalar fast path, :func:`~dealer_bots.pricing.single.price_line`).
 """
 
 from __future__ import annotations
