@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +45,10 @@ from server.domain.events import (
 from server.persistence.models import event_audience_table, events_table, inquiries_table, trades_table
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("rfqsim.store")
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_EVERY = 200  # commits of the SQLite writer between background WAL checkpoints
 _MIGRATION_LOCK_KEY = 0x7266_7173_696D  # "rfqsim": PostgreSQL advisory lock held while migrating
 _WRITE = "rfqsim_write"  # execution option: on SQLite, take the write lock at BEGIN
 
@@ -191,10 +196,17 @@ class EventStore:
     def __init__(self, engine: AsyncEngine, *, single_connection: bool = False,
                  sync_writer: Engine | None = None) -> None:
         self._engine = engine
-        # SQLite file: appends go through one thread with the stdlib driver, one thread hop per batch
-        # (aiosqlite would hop once per statement).
+        # SQLite file: appends run on the caller's thread (the event loop) with the stdlib driver. In WAL
+        # mode with synchronous=NORMAL a commit writes the WAL without an fsync: a batch costs less than a
+        # hop to a writer thread and back (measured, bench/bench_api.py: about a fifth of the venue's
+        # CPU per lifecycle), and nothing else holds the interpreter lock meanwhile. What does fsync, the
+        # checkpoint that copies the WAL into the database, is taken off the writer connections
+        # (wal_autocheckpoint=0) and run in the background, passive, every CHECKPOINT_EVERY commits.
         self._sync_writer = sync_writer
-        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="rfqsim-sqlite-writer") if sync_writer else None
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="rfqsim-checkpoint") if sync_writer else None
+        self._checkpoint: asyncio.Future[Any] | None = None
+        self._commits_since_checkpoint = 0
+        self.checkpoints = 0  # background checkpoints completed
         self._sqlite_sql: dict[str, tuple[str, Any]] | None = None
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
         # An in-memory SQLite database lives on one shared connection: take turns on it.
@@ -240,7 +252,7 @@ class EventStore:
             if not single_connection:
                 sync_writer = create_engine(u.set(drivername="sqlite+pysqlite"), echo=echo,
                                             connect_args={**args, "check_same_thread": False})
-                _install_sqlite_hooks(sync_writer)
+                _install_sqlite_hooks(sync_writer, autocheckpoint=False)
         else:
             engine = create_async_engine(u, echo=echo, connect_args=args, pool_pre_ping=True)
         try:
@@ -254,9 +266,15 @@ class EventStore:
 
     async def close(self) -> None:
         await self._engine.dispose()
-        if self._sync_writer is not None and self._writer_thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._writer_thread, self._sync_writer.dispose)
-            self._writer_thread.shutdown(wait=True)
+        if self._sync_writer is not None and self._checkpointer is not None:
+            if self._checkpoint is not None:
+                with contextlib.suppress(Exception):
+                    await self._checkpoint
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(Exception):  # leave the database file whole, the WAL empty
+                await loop.run_in_executor(self._checkpointer, self._checkpoint_sync, "TRUNCATE")
+            await loop.run_in_executor(self._checkpointer, self._sync_writer.dispose)
+            self._checkpointer.shutdown(wait=True)
 
     async def __aenter__(self) -> EventStore:
         return self
@@ -303,7 +321,10 @@ class EventStore:
             return
         rows = _Rows(events)
         if self._sync_writer is not None:
-            await asyncio.get_running_loop().run_in_executor(self._writer_thread, self._append_sync, rows)
+            self._append_sync(rows)
+            self._commits_since_checkpoint += 1
+            if self._commits_since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
+                self._start_checkpoint()
             return
         try:
             async with self._writing() as conn:
@@ -322,9 +343,8 @@ class EventStore:
             raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
 
     def _append_sync(self, rows: _Rows) -> None:
-        """The SQLite append, on the writer thread: the same statements as ``append``, compiled once
-        and run with the driver's ``executemany`` (SQLAlchemy's per-row parameter handling was most
-        of the writer's time, and it holds the interpreter lock the event loop needs)."""
+        """The SQLite append: the same statements as ``append``, compiled once and run with the driver's
+        ``executemany`` (SQLAlchemy's per-row parameter handling cost more than SQLite's writing)."""
         assert self._sync_writer is not None
         try:
             with self._sync_writer.connect() as raw:
@@ -345,6 +365,27 @@ class EventStore:
             raise StoreConflict(_conflict_message(exc)) from exc
         except (DataError, sqlite3.DataError) as exc:
             raise StoreError(f"batch refused, nothing written: {getattr(exc, 'orig', None) or exc}") from exc
+
+    def _start_checkpoint(self) -> None:
+        assert self._checkpointer is not None
+        self._commits_since_checkpoint = 0
+        fut = asyncio.get_running_loop().run_in_executor(self._checkpointer, self._checkpoint_sync, "PASSIVE")
+        self._checkpoint = fut
+
+        def done(f: asyncio.Future[Any]) -> None:
+            self._checkpoint = None
+            if not f.cancelled() and f.exception() is None:
+                self.checkpoints += 1
+            elif not f.cancelled():
+                log.warning("SQLite checkpoint failed (the WAL keeps growing until one succeeds): %s", f.exception())
+
+        fut.add_done_callback(done)
+
+    def _checkpoint_sync(self, mode: str) -> None:
+        """Copy the WAL into the database (``PASSIVE``: as far as readers allow, never waiting)."""
+        assert self._sync_writer is not None
+        with self._sync_writer.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").all()
 
     def _sqlite_statements(self, conn: Connection) -> dict[str, tuple[str, Any]]:
         """SQL text with named parameters for each statement of an append, compiled by SQLAlchemy for
@@ -467,7 +508,7 @@ class EventStore:
         return out
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, *, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the sqlite3 driver (it skips it for DDL and SELECT); see _on_begin.
@@ -478,6 +519,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not autocheckpoint:  # the store checkpoints in the background (EventStore._start_checkpoint)
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
         finally:
             cursor.close()
 

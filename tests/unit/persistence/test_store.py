@@ -470,3 +470,34 @@ async def test_sqlite_file_writer_rows_equal_the_sqlalchemy_rows(tmp_path: Path)
     file_rows, memory_rows = tables
     assert all(file_rows[name] for name in file_rows)
     assert file_rows == memory_rows
+
+
+async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appends commit on the caller's thread without checkpointing; a passive checkpoint runs on a
+    background thread every CHECKPOINT_EVERY commits, and closing the store empties the WAL."""
+    from server.persistence import store as store_module
+
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 4)
+    path = tmp_path / "venue.db"
+    s = await EventStore.open(f"sqlite:///{path}")
+    events = scenario(30)
+    try:
+        await s.migrate()
+        assert s._sync_writer is not None
+        with s._sync_writer.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        for i in range(0, len(events), 3):
+            await s.append(events[i:i + 3])
+            await asyncio.sleep(0)
+        if s._checkpoint is not None:
+            await s._checkpoint
+        assert s.checkpoints >= 1
+    finally:
+        await s.close()
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    again = await EventStore.open(f"sqlite:///{path}")
+    try:
+        assert await all_events(again) == events
+    finally:
+        await again.close()
