@@ -29,7 +29,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Date, String, bindparam, create_engine, event, func, insert, select, text, union_all, update
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -207,6 +207,8 @@ class EventStore:
         self._checkpoint: asyncio.Future[Any] | None = None
         self._commits_since_checkpoint = 0
         self.checkpoints = 0  # background checkpoints completed
+        self.transactions = 0  # appends committed (one transaction each)
+        self._write_conn: Any = None  # SQLite: the DBAPI connection appends commit on
         self._sqlite_sql: dict[str, tuple[str, Any]] | None = None
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
         # An in-memory SQLite database lives on one shared connection: take turns on it.
@@ -270,6 +272,9 @@ class EventStore:
             if self._checkpoint is not None:
                 with contextlib.suppress(Exception):
                     await self._checkpoint
+            if self._write_conn is not None:
+                self._write_conn.close()
+                self._write_conn = None
             loop = asyncio.get_running_loop()
             with contextlib.suppress(Exception):  # leave the database file whole, the WAL empty
                 await loop.run_in_executor(self._checkpointer, self._checkpoint_sync, "TRUNCATE")
@@ -337,6 +342,7 @@ class EventStore:
                     await conn.execute(_INSERT_TRADES, rows.trades)
                 if rows.updates:
                     await conn.execute(_UPDATE_INQUIRY, rows.updates)
+            self.transactions += 1
         except IntegrityError as exc:
             raise StoreConflict(_conflict_message(exc)) from exc
         except DataError as exc:
@@ -344,27 +350,33 @@ class EventStore:
 
     def _append_sync(self, rows: _Rows) -> None:
         """The SQLite append: the same statements as ``append``, compiled once and run with the driver's
-        ``executemany`` (SQLAlchemy's per-row parameter handling cost more than SQLite's writing)."""
+        ``executemany`` on the store's own write connection (SQLAlchemy's per-row parameter handling
+        and per-transaction bookkeeping cost more than SQLite's writing)."""
         assert self._sync_writer is not None
+        if self._write_conn is None:
+            self._write_conn = self._sync_writer.raw_connection()  # the connect hooks have run: WAL, pragmas
+        statements = self._sqlite_statements(self._sync_writer.dialect)
+        cursor = self._write_conn.cursor()
         try:
-            with self._sync_writer.connect() as raw:
-                conn = raw.execution_options(**{_WRITE: True})
-                with conn.begin():
-                    statements = self._sqlite_statements(conn)
-                    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                    try:
-                        for name, params in (("events", rows.events), ("audience", rows.audience),
-                                             ("inquiries", rows.inquiries), ("trades", rows.trades),
-                                             ("updates", rows.updates)):
-                            if params:
-                                sql, convert = statements[name]
-                                cursor.executemany(sql, [convert(p) for p in params] if convert else params)
-                    finally:
-                        cursor.close()
-        except (IntegrityError, sqlite3.IntegrityError) as exc:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for name, params in (("events", rows.events), ("audience", rows.audience),
+                                     ("inquiries", rows.inquiries), ("trades", rows.trades),
+                                     ("updates", rows.updates)):
+                    if params:
+                        sql, convert = statements[name]
+                        cursor.executemany(sql, [convert(p) for p in params] if convert else params)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+            self.transactions += 1
+        except sqlite3.IntegrityError as exc:
             raise StoreConflict(_conflict_message(exc)) from exc
-        except (DataError, sqlite3.DataError) as exc:
-            raise StoreError(f"batch refused, nothing written: {getattr(exc, 'orig', None) or exc}") from exc
+        except sqlite3.DataError as exc:
+            raise StoreError(f"batch refused, nothing written: {exc}") from exc
+        finally:
+            cursor.close()
 
     def _start_checkpoint(self) -> None:
         assert self._checkpointer is not None
@@ -387,12 +399,11 @@ class EventStore:
         with self._sync_writer.connect() as conn:
             conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").all()
 
-    def _sqlite_statements(self, conn: Connection) -> dict[str, tuple[str, Any]]:
+    def _sqlite_statements(self, dialect: Dialect) -> dict[str, tuple[str, Any]]:
         """SQL text with named parameters for each statement of an append, compiled by SQLAlchemy for
         this dialect, and the conversion of a row's values SQLAlchemy's types would do (dates and
         decimals of the trades projection)."""
         if self._sqlite_sql is None:
-            dialect = conn.dialect
             date_bind = Date().bind_processor(dialect)
             money_bind = trades_table.c.net_settlement.type.bind_processor(dialect)
 
