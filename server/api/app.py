@@ -148,6 +148,8 @@ IDEMPOTENCY_DOC = {"parameters": [{
 
 
 def fingerprint(route: str, body: Any) -> str:
+    """What an Idempotency-Key's first request asked for: a retry with the same key must ask the same.
+    Computed only when the request carries a key (the event logs None otherwise)."""
     return hashlib.sha256(route.encode() + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -217,7 +219,7 @@ def build_router() -> APIRouter:
     async def create_rfq(body: RfqCreate, call: ClientCall) -> Any:
         """Ask a panel of dealers for a price on one bond. Omit ``side`` for a two-way market."""
         svc, who, key = call.svc, call.who, call.idempotency_key
-        fp = fingerprint("rfq", body.model_dump(mode="json"))
+        fp = fingerprint("rfq", body.model_dump(mode="json")) if key else None
         ref = await run(svc, CreateRfq(
             client_id=who.id, instrument=body.instrument, side=body.side, quantity=body.quantity,
             quote_type=body.quote_type, panel=tuple(body.panel) if body.panel is not None else None,
@@ -257,7 +259,7 @@ def build_router() -> APIRouter:
         svc, who, key = call.svc, call.who, call.idempotency_key
         rows: list[int] = []
         body = await _portfolio_body(request, rows)
-        fp = fingerprint("portfolio", body.model_dump(mode="json"))
+        fp = fingerprint("portfolio", body.model_dump(mode="json")) if key else None
         try:
             ref = await run(svc, CreatePortfolio(
                 client_id=who.id,
@@ -349,7 +351,7 @@ async def _portfolio_body(request: Request, rows: list[int]) -> PortfolioCreate:
 async def _award(svc: VenueServices, who: Participant, inquiry_id: str, body: AwardRequest, key: str | None,
                  kind: InquiryKind) -> dict[str, Any]:
     inquiry = svc.venue.inquiry_for(inquiry_id, who.id, kind)
-    fp = fingerprint(f"award:{inquiry_id}", body.model_dump(mode="json"))
+    fp = fingerprint(f"award:{inquiry_id}", body.model_dump(mode="json")) if key else None
     trade_id = await run(svc, Award(client_id=who.id, inquiry_id=inquiry.inquiry_id, quote_id=body.quote_id,
                                     side=body.side, idempotency_key=key, fingerprint=fp))
     assert trade_id is not None
