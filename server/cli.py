@@ -71,9 +71,12 @@ def check_bot(
 ) -> None:
     """Run a dealer bot through the conformance battery on the real venue engine. Exit 0 if it passes."""
     from server.bots.conformance import format_report, run_conformance
+    from server.research.plugins import resolve_strategy
 
     try:
-        report = run_conformance(target, deadline_ms=deadline_ms, large_basket=large_basket, seed=seed)
+        # an entry-point or built-in name (e.g. "flow") stands for the import path it registers
+        path = target if ":" in target else resolve_strategy(target).target
+        report = run_conformance(path, deadline_ms=deadline_ms, large_basket=large_basket, seed=seed)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         typer.echo(f"rfqsim check-bot: cannot load {target!r}: {exc}", err=True)
         raise typer.Exit(2) from None
