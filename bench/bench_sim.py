@@ -8,8 +8,9 @@ Each figure is one simulation (``server.research.simulate.Simulation``) of the d
 universe with five dealers on every panel and clients who award the best quote as soon as all five
 have answered: a lifecycle is an inquiry created, five quotes priced and validated, an award, a
 trade booked and five feedbacks (14 events). The market steps every 60 s of simulated time;
-impact is off unless stated (with impact on, every inquiry moves the mids the bots see, so net-risk
-bots re-tabulate their risk for every inquiry). Dealers: the net-risk strategies registered as
+impact is off unless stated (with impact on, every inquiry moves the mids the bots see: a new
+snapshot of mids, and the market model's repricing, at every inquiry and award; net-risk bots
+re-tabulate their risk only at market steps). Dealers: the net-risk strategies registered as
 entry points (group ``rfqsim.dealer_bots``) when there are any, else the reference
 ``MidSpreadDealer``; ``--strategies`` chooses. It also measures the engine path alone (venue, bot
 host and ``SimRuntime``, no clients, market or metrics), which bounds what the research layer can

@@ -4,7 +4,8 @@ Vectorized over lines (no per-line Python loop), with a scalar fast path for one
 ``pricer`` for the model. Modules:
 
 * ``liquidity``: the single-bond RFQ cost curve (CALIBRATION section 1) and its basket version;
-* ``risk``: per-snapshot tables (:class:`MarketRisk`) and the risk of a basket's lines;
+* ``risk``: per-snapshot tables (:class:`MarketRisk`, moved to snapshots whose mids market impact moved by
+  ``MarketRisk.at``) and the risk of a basket's lines;
 * ``hedge``: Treasury key-rate and LQD/HYG credit hedges and their cost;
 * ``charges``: basis risk, capital, inventory and axes, balance sheet;
 * ``competition``: the markup from a logistic win-probability model;

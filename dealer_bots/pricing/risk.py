@@ -6,8 +6,9 @@ Quantities are the *dealer's* signed face per line: ``x = -client side x quantit
 
 :class:`MarketRisk` holds what does not depend on the basket: the factor model's table of every
 instrument at one snapshot and settlement date, the hedge instruments, the liquidity curves
-evaluated for every instrument. Build it once per snapshot (``MarketRisk.build``); a basket's
-risk is then a gather and a few matrix products.
+evaluated for every instrument. Build it once per market snapshot (``MarketRisk.build``) and move
+it to snapshots that differ from that one in their mids only (``MarketRisk.at``: market impact);
+a basket's risk is then a gather and a few matrix products.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from dealer_bots.pricing.hedge import HedgeBook, HedgeConfig, hedge_book
 from dealer_bots.pricing.liquidity import holding_period_days, max_reduction, rfq_cost_bp
 from dealer_bots.pricing.unit import UnitRisk
+from server.domain import bondmath
 from server.market.factors import HY, IG, FactorModel, FactorModelConfig
 from server.market.universe import SECTORS, MarketSnapshot, Universe
 
@@ -41,6 +43,17 @@ class MarketRisk:
     ``exposure`` is the factor model's daily price return per 1 USD of market value per unit
     factor move (rates per bp of key rate, credit and sectors proportional); ``idio_var`` the
     daily idiosyncratic return variance per 1 USD.
+
+    Tabulated at one market snapshot (``build``), and moved by ``at`` to a snapshot derived from
+    that one by moving mids only (``MarketSnapshot.basis``: market impact between two market
+    steps). A moved context has the new snapshot's mids, and dirty prices (so market values,
+    hedge amounts and charges in USD) at them, with the tables per unit of market value of the
+    snapshot it was built at: factor exposures, idiosyncratic variances, durations, the hedge
+    book, the liquidity curves and the single-line tables (``unit``). That is a modelling choice:
+    the exposures per USD depend on the mids only through durations and spreads, which a move of a
+    few bp of price shifts by a fraction of a percent and about a bp; that changes the risk charges,
+    themselves a few bp of price, by a small fraction of themselves (a second-order effect on the
+    price: under 1% of the charge in the tests), and the tables are refreshed at the next market step.
     """
 
     universe: Universe
@@ -97,8 +110,47 @@ class MarketRisk:
     def unit(self) -> UnitRisk:
         """Every instrument's risk per unit of market value, for the single-line fast path
         (:mod:`dealer_bots.pricing.single`): kept with these tables, which are immutable, so it cannot
-        go stale; its blocks are computed on first use."""
+        go stale; its blocks are computed on first use. Contexts moved by :meth:`at` share it: it holds
+        nothing that depends on the mids (the fast path reads ``mid`` and ``dirty`` from the context)."""
         return UnitRisk(self)
+
+    @cached_property
+    def accrued(self) -> FloatArray:
+        """Accrued interest per 100 of every instrument at ``settle`` (computed when first moved): what
+        :meth:`at` adds to a moved mid, as the factor model adds it to a mid for ``dirty``."""
+        u = self.universe
+        ai = bondmath.accrued_interest(u.all_coupon, u.all_maturity, np.datetime64(self.settle, "D"),
+                                       u.all_day_count, u.all_frequency)
+        out = np.asarray(ai, dtype=np.float64)
+        out.setflags(write=False)
+        return out
+
+    def at(self, snapshot: MarketSnapshot) -> MarketRisk:
+        """These tables at ``snapshot``, a snapshot that differs from this context's only in its mids.
+
+        ``snapshot`` must be this context's snapshot, or share its ``basis`` (the snapshot in its own
+        right both were derived from by moving mids), or be that basis. The result takes ``snapshot``,
+        its mids and the dirty prices at them (mid plus accrued, as ``build`` has them) and shares
+        everything else with this context, including the single-line tables: no factor model, hedge
+        or liquidity computation, a few microseconds over the universe's arrays. See the class
+        docstring for why the exposures need not move with the mids.
+        """
+        if snapshot is self.snapshot:
+            return self
+        root = self.snapshot if self.snapshot.basis is None else self.snapshot.basis
+        if snapshot is not root and snapshot.basis is not root:
+            raise ValueError("the snapshot was not derived from this context's by moving mids "
+                             "(MarketSnapshot.basis); build its own tables")
+        mid = snapshot.mid_price
+        dirty = mid + self.accrued  # accrued is finite or NaN: no inf - inf, no warning
+        dirty = np.where(np.isfinite(dirty), dirty, 0.0)  # as the factor model's table: no price, no value
+        dirty.setflags(write=False)
+        # Every field and cached property (``unit`` and ``accrued``, shared) of this context but three: its
+        # attribute dict copied (frozen, so not through setattr; ``dataclasses.replace`` would give the same
+        # through __init__, at several times the cost of the rest of this method).
+        moved = object.__new__(type(self))
+        vars(moved).update(vars(self), unit=self.unit, snapshot=snapshot, mid=mid, dirty=dirty)
+        return moved
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,9 +10,11 @@ For one line the basket-level quantities collapse:
 * ``allocate`` gives the line the whole total (``total x w / w``), and ``floor_lines`` is a ``max``.
 
 What remains is a few dozen float operations on per-instrument constants.
-:class:`~dealer_bots.pricing.unit.UnitRisk` (``MarketRisk.unit``: per snapshot, computed vectorized by
+:class:`~dealer_bots.pricing.unit.UnitRisk` (``MarketRisk.unit``: per market step, computed vectorized by
 blocks of instruments on first use) holds the line's hedge, variances, hedge cost and hedge R-squared
-per unit of market value; :func:`price_line` scales them by the line's market value and then follows
+per unit of market value; :func:`price_line` scales them by the line's market value (at the context's
+dirty price: a context moved to an impacted snapshot by ``MarketRisk.at`` shares the tables and has its
+own mids, as ``price_basket`` sees them) and then follows
 ``price_basket`` step by step, with the same formulas in the same order of operations, in Python floats
 (IEEE arithmetic: numpy's elementwise operations on one element give the same bits). The only numpy per
 call is what depends on the dealer's whole book (its gross market value before the trade, the same dot
@@ -161,8 +163,10 @@ def price_line(ctx: MarketRisk, cfg: PricingConfig, index: int, face: float, *, 
     the order of operations is theirs.
     """
     x = float(face)
-    (dirty, mid, line_days, rfq_bp, reduction, is_hy, is_bond, duration, krd_2, krd_5, krd_10, krd_30,
+    (line_days, rfq_bp, reduction, is_hy, is_bond, duration, krd_2, krd_5, krd_10, krd_30,
      var_unit, unhedged_unit, spread_unit, premium_unit, r2, *hedge_unit) = ctx.unit.row(index)  # unit.ROW
+    # the context's mid and dirty price, not the tables': a context moved to an impacted snapshot has its own
+    dirty, mid = ctx.dirty.item(index), ctx.mid.item(index)
 
     # -- line_risk; hedge_notionals, residual_variance, hedge_cost of the line (= the basket) -----------
     mv = x * dirty / 100.0

@@ -19,15 +19,18 @@ single-line pricer (:mod:`dealer_bots.pricing.single`) needs no numpy per call. 
 those functions evaluated at the line's own ``mv`` to rounding (a few units in the last place), not bit
 for bit: products are associated differently and matrix products go through BLAS.
 
+Nothing here depends on the mids: the line's dirty price (for ``mv``) and mid (for the price) are the
+context's (``MarketRisk.dirty`` and ``MarketRisk.mid``), read by the pricer per call.
+
 A block is computed the first time one of its instruments is priced, always the same way (the same
 rows, the same functions), so a line's figures do not depend on which instruments were priced before.
-Blocks keep the cost proportional to use: with market impact on, every inquiry brings a new snapshot
-and prices one instrument on it, and a block costs a fraction of the whole universe's tables; without
-impact, a snapshot serves hundreds of inquiries and its blocks are all computed soon enough.
+Blocks keep the cost proportional to use: a market step brings new tables, and the inquiries until the
+next step price a few instruments on them, a block costing a fraction of the whole universe's tables.
 
-The tables belong to one :class:`~dealer_bots.pricing.risk.MarketRisk` (``MarketRisk.unit``): a
+The tables belong to one :class:`~dealer_bots.pricing.risk.MarketRisk` (``MarketRisk.unit``) and to the
+contexts moved from it to impacted snapshots (``MarketRisk.at``), which share its per-unit tables: a
 ``MarketRisk`` is immutable (read-only arrays of one snapshot and settlement date, a frozen hedge
-book), so they cannot go stale; a new snapshot gets a new ``MarketRisk`` and new tables.
+book), so they cannot go stale; a new market step gets a new ``MarketRisk`` and new tables.
 """
 
 from __future__ import annotations
@@ -57,17 +60,19 @@ BLOCK: Final = 256
 """Instruments per block of the tables."""
 
 ROW: Final[tuple[str, ...]] = (
-    "dirty", "mid", "holding_days", "rfq_bp", "reduction", "is_hy", "is_bond", "duration",
+    "holding_days", "rfq_bp", "reduction", "is_hy", "is_bond", "duration",
     "krd_2y", "krd_5y", "krd_10y", "krd_30y",
     "variance", "unhedged_variance", "spread_cost", "premium_cost", "r_squared",
 )
 """The columns of a row, in order; the hedge per unit of market value (one column per hedge instrument,
 ``HEDGE_NAMES`` order) follows them. ``variance`` and ``unhedged_variance`` are daily, per USD^2 of
-market value; ``spread_cost`` per 1 USD of ``|mv|``, ``premium_cost`` per 1 USD of signed ``mv``."""
+market value; ``spread_cost`` per 1 USD of ``|mv|``, ``premium_cost`` per 1 USD of signed ``mv``. No
+mid and no dirty price: those are the context's, which may have moved since the tables were built."""
 
 
 class UnitRisk:
-    """Per instrument (corporates then Treasuries): its inputs and its risk per 1 USD of market value."""
+    """Per instrument (corporates then Treasuries): its inputs and its risk per 1 USD of market value
+    (nothing that moves with the mids)."""
 
     __slots__ = ("_blocks", "_book", "_cov", "_exposure", "_idio_var", "_inputs", "_n_bonds", "n")
 
@@ -79,8 +84,7 @@ class UnitRisk:
         self._exposure = ctx.exposure
         self._idio_var = ctx.idio_var
         self._n_bonds = ctx.universe.n_bonds
-        self._inputs = (ctx.dirty, ctx.mid, ctx.holding_days, ctx.rfq_bp, ctx.reduction, ctx.is_hy, ctx.duration,
-                        ctx.krd)
+        self._inputs = (ctx.holding_days, ctx.rfq_bp, ctx.reduction, ctx.is_hy, ctx.duration, ctx.krd)
         self._blocks: list[FloatArray | None] = [None] * -(-self.n // BLOCK)
 
     def row(self, i: int) -> list[float]:
@@ -104,9 +108,9 @@ class UnitRisk:
         unhedged = np.einsum("ik,ik->i", unit @ cov, unit) + idio
         spread, premium = hedge_cost_parts(book, hedge)
         r2 = hedge_r_squared(book, cov, unit, idio, hedge, resid)
-        dirty, mid, days, rfq_bp, reduction, is_hy, duration, krd = (a[rows] for a in self._inputs)
+        days, rfq_bp, reduction, is_hy, duration, krd = (a[rows] for a in self._inputs)
         is_bond = np.arange(rows.start, rows.stop) < self._n_bonds
-        out = np.column_stack([dirty, mid, days, rfq_bp, reduction, is_hy, is_bond, duration, krd,  # ROW order
+        out = np.column_stack([days, rfq_bp, reduction, is_hy, is_bond, duration, krd,  # ROW order
                                variance, unhedged, spread, premium, r2, hedge])
         out.setflags(write=False)
         return out

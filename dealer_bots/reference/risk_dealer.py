@@ -9,6 +9,10 @@ net price and the line prices reconcile to the cent. The breakdown of each quote
 Subclasses change behaviour through the config and three hooks: :meth:`RiskDealer.axes` (what
 the dealer wants to trade), :meth:`RiskDealer.screen` (pass before pricing) and
 :meth:`RiskDealer.review` (pass or adjust after pricing).
+
+Risk tables (:class:`~dealer_bots.pricing.risk.MarketRisk`: factor exposures, hedges, liquidity)
+are refreshed at every market step; between steps, market impact moves the mids the dealer quotes
+around and values positions at, not its factor exposures (see :meth:`RiskDealer.market_risk`).
 """
 
 from __future__ import annotations
@@ -64,14 +68,20 @@ def shared_factor_model(universe: Universe, config: FactorModelConfig) -> Factor
 
 
 class RiskDealer(DealerBot):
-    """The toolkit's dealer with a middle-of-the-road config; the reference strategies derive from it."""
+    """The toolkit's dealer with a middle-of-the-road config; the reference strategies derive from it.
+
+    Its risk tables are refreshed at every market step; between steps, market impact moves the mids it
+    quotes around and values its book at, not its factor exposures (:meth:`market_risk`).
+    """
 
     def __init__(self, config: RiskDealerConfig | None = None) -> None:
         self.config = config if config is not None else RiskDealerConfig()
         self.records: deque[tuple[str, dict[str, float]]] = deque(maxlen=self.config.keep_records)
         self.outcomes: Counter[str] = Counter()
         self._model: FactorModel | None = None
+        # full tables of the latest market steps' snapshots, and the context last handed out
         self._contexts: list[tuple[MarketSnapshot, date, MarketRisk]] = []
+        self._current: tuple[MarketSnapshot, date, MarketRisk] | None = None
         # the last trade date asked: its first ns, the next day's first ns, its settlement date
         self._settle: tuple[int, int, date] | None = None
 
@@ -100,7 +110,20 @@ class RiskDealer(DealerBot):
     # ---- the market ----------------------------------------------------------------------
 
     def market_risk(self, market: MarketView) -> MarketRisk:
-        """The per-snapshot risk tables, built once per (snapshot, settlement date)."""
+        """The risk tables at the market's snapshot: built once per (market step, settlement date).
+
+        With market impact on, nearly every inquiry brings a new snapshot, but one that differs from
+        the last market step's (its ``basis``) only in its mids, by a few bp. The full tables (factor
+        exposures, hedge book, liquidity, the single-line tables) are built for the basis, once, and
+        moved to each impacted snapshot with ``MarketRisk.at``: the dealer quotes around, and values
+        its book at, the impacted mids, with the exposures per USD of the market step. Those move with
+        the mids only through durations and spreads, a second-order effect on the price of a few bp of
+        move (``MarketRisk``), and are refreshed at the next step. A snapshot without a basis is a market
+        step of its own.
+
+        The last context handed out is kept too: the quotes of one inquiry, and further inquiries
+        before the mids move again, reuse it without even moving.
+        """
         memo = self._settle
         if memo is None or not memo[0] <= market.now < memo[1]:
             day = date_from_ns(market.now)
@@ -108,16 +131,24 @@ class RiskDealer(DealerBot):
                                    settlement_date(day, self.config.settlement_days))
         settle = memo[2]
         snapshot = market.snapshot
-        for snap, st, ctx in self._contexts:
-            if snap is snapshot and st == settle and ctx.universe is market.universe:
-                return ctx
-        if self._model is None or self._model.universe is not market.universe:
-            self._model = shared_factor_model(market.universe, self.pricing.factor)
-            self._contexts.clear()
-        ctx = MarketRisk.build(market.universe, snapshot, settle, model=self._model, hedge_config=self.pricing.hedge,
-                               max_holding_days=self.pricing.max_holding_days)
-        self._contexts.append((snapshot, settle, ctx))
-        del self._contexts[:-2]
+        current = self._current
+        if (current is not None and current[0] is snapshot and current[1] == settle
+                and current[2].universe is market.universe):
+            return current[2]
+        base = snapshot if snapshot.basis is None else snapshot.basis
+        for snap, st, tables in self._contexts:
+            if snap is base and st == settle and tables.universe is market.universe:
+                break
+        else:
+            if self._model is None or self._model.universe is not market.universe:
+                self._model = shared_factor_model(market.universe, self.pricing.factor)
+                self._contexts.clear()
+            tables = MarketRisk.build(market.universe, base, settle, model=self._model,
+                                      hedge_config=self.pricing.hedge, max_holding_days=self.pricing.max_holding_days)
+            self._contexts.append((base, settle, tables))
+            del self._contexts[:-2]
+        ctx = tables.at(snapshot)
+        self._current = (snapshot, settle, ctx)
         return ctx
 
     # ---- the protocol ----------------------------------------------------------------------

@@ -265,7 +265,8 @@ class ImpactModel:
         the instrument repriced by :meth:`MarketSnapshot.from_spreads`, so price, yield and spread
         stay consistent; the price then moves by the displacement up to convexity (a relative
         error of order the move squared). ETFs are not moved. Without displacement, or disabled,
-        the snapshot itself is returned.
+        the snapshot itself is returned. The result is ``snapshot.with_mids(...)``: only the mids
+        are new objects, and its ``basis`` names the snapshot they were moved from.
         """
         d = self.displacement_bp(now_ns)
         if not self.config.enabled or not np.any(np.abs(d) > _NEGLIGIBLE_BP):
@@ -274,7 +275,7 @@ class ImpactModel:
             raise ValueError(f"snapshot has {len(snapshot)} instruments, the universe {self._n}")
         per_bp = self._price_per_spread_bp(snapshot)
         shift = np.where(per_bp > 0.0, -d / np.where(per_bp > 0.0, per_bp, 1.0), 0.0)
-        return MarketSnapshot.from_spreads(
+        moved = MarketSnapshot.from_spreads(
             self.universe,
             np.asarray(snapshot.spread_bp, dtype=np.float64) + shift,
             snapshot.liquidity_score,
@@ -283,6 +284,7 @@ class ImpactModel:
             etf_nav=snapshot.etf_nav,
             etf_price=snapshot.etf_price,
         )
+        return snapshot.with_mids(moved.mid_price, moved.mid_yield, moved.spread_bp)
 
     def _price_per_spread_bp(self, snapshot: MarketSnapshot) -> FloatArray:
         """bp of clean price lost per bp of spread: ``modified duration x dirty / clean``."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from datetime import date, timedelta
 from typing import Any, Final
@@ -209,6 +209,14 @@ class MarketSnapshot:
     Arrays have length ``len(universe.bonds) + len(universe.treasuries)`` and are read-only:
     corporates first, then Treasuries. Prices are clean per 100, yields decimals, spreads bp
     over the interpolated Treasury curve (0 for Treasuries).
+
+    ``basis`` names the snapshot this one was derived from by moving mids only (:meth:`with_mids`:
+    market impact folded into a market step's snapshot), None for a snapshot in its own right. It
+    lets a consumer with per-snapshot tables (a net-risk dealer's factor exposures and hedges) keep
+    the basis's tables and take only the mids from this one. It is bookkeeping, not market data:
+    not an ``__init__`` argument, so ``dataclasses.replace`` (which may change anything, an ETF
+    price, the liquidity) gives a snapshot without one, and left out of ``repr`` and of pickles and
+    copies (a copy stands alone: the worst a consumer does with it is build its tables afresh).
     """
 
     as_of: date
@@ -219,9 +227,35 @@ class MarketSnapshot:
     liquidity_score: FloatArray
     etf_nav: dict[str, float] = dc_field(default_factory=dict)
     etf_price: dict[str, float] = dc_field(default_factory=dict)
+    basis: MarketSnapshot | None = dc_field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.mid_price.shape[0])
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickles (parallel sweeps, copies) carry the market data, not the snapshot it was moved from.
+        state = dict(self.__dict__)
+        state["basis"] = None
+        return state
+
+    def with_mids(self, mid_price: ArrayLike, mid_yield: ArrayLike, spread_bp: ArrayLike) -> MarketSnapshot:
+        """This snapshot with other mids (clean price, yield, spread) and everything else the same objects.
+
+        The result's ``basis`` is this snapshot, or this snapshot's own ``basis`` if it has one: always
+        the snapshot in its own right that the mids were moved from, however many moves ago, so a
+        consumer looks one level up only. The arrays are taken as given when they are read-only
+        float64, else copied, and are read-only in the result.
+        """
+        n = len(self)
+        arrays = []
+        for name, value in (("mid_price", mid_price), ("mid_yield", mid_yield), ("spread_bp", spread_bp)):
+            a = np.asarray(value, dtype=np.float64)
+            if a.shape != (n,):
+                raise ValueError(f"{name} must have shape ({n},)")
+            arrays.append(_readonly(a.copy()) if a.flags.writeable else a)
+        moved = replace(self, mid_price=arrays[0], mid_yield=arrays[1], spread_bp=arrays[2])
+        object.__setattr__(moved, "basis", self if self.basis is None else self.basis)  # frozen: as __init__ does
+        return moved
 
     def quote_for(self, i: int) -> dict[str, float]:
         """Mid clean price, yield (percent), spread (bp) and liquidity score of instrument ``i``."""

@@ -5,13 +5,13 @@
 in, refreshed after every market step and after inquiries and awards (at
 most every ``impact_refresh_s``). ``view`` is what the bots, the clients and the metrics see: a
 new object only when the mids change, so strategies that cache per snapshot stay fast between
-changes.
+changes; a view with impact folded in names ``base`` as its ``basis`` (only its mids differ), so
+strategies that tabulate risk per snapshot can keep ``base``'s tables between market steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 
@@ -115,7 +115,8 @@ class MarketState:
     def _linear(self, now: int) -> MarketSnapshot:
         """``base`` moved by the impact displacement to first order: each clean price by exactly its
         displacement (bp of price), yield and spread by the matching spread shift (``ImpactModel.apply``
-        reprices exactly; the difference is the convexity term, of order the move squared)."""
+        reprices exactly; the difference is the convexity term, of order the move squared). The view is
+        ``base.with_mids(...)``: its ``basis`` is ``base``, which dealers keep their risk tables for."""
         d = self.impact.displacement_bp(now)
         if not np.any(np.abs(d) > 1e-9):
             return self.base
@@ -129,7 +130,7 @@ class MarketState:
         spread = np.asarray(base.spread_bp, dtype=np.float64) + shift
         for a in (price, ytm, spread):
             a.setflags(write=False)
-        return replace(base, mid_price=price, mid_yield=ytm, spread_bp=spread)
+        return base.with_mids(price, ytm, spread)
 
     def _touched(self, now: int) -> None:
         if self._refresh_ns <= 0 or self._last_refresh is None or now - self._last_refresh >= self._refresh_ns:

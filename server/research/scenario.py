@@ -287,7 +287,8 @@ class MarketSettings(_Model):
     """Inquiries and awards move mids (``ImpactModel``)."""
     impact_refresh_s: float = Field(0.0, ge=0.0)
     """Fold impact into the mids the bots see at most this often (0: at every inquiry and award).
-    Every refresh is a new snapshot, which net-risk bots re-tabulate; a coarser refresh is faster."""
+    Every refresh is a new snapshot of mids (net-risk bots keep their risk tables until the next market
+    step and take only the new mids); a coarser refresh is a little faster."""
     impact_repricing: Literal["linear", "exact"] = "linear"
     """How impact reaches the mids: ``linear`` moves each clean price by exactly its displacement (bp of
     price) and yield and spread by the matching shift, to first order (microseconds); ``exact`` reprices

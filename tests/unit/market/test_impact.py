@@ -192,6 +192,9 @@ def test_apply_moves_mids(u: Universe, mkt: MarketSnapshot, trio: tuple[int, int
     assert s.mid_price[sib] > mkt.mid_price[sib]
     np.testing.assert_array_equal(s.mid_price[u.n_bonds:], mkt.mid_price[u.n_bonds:])
     assert s.etf_nav == mkt.etf_nav and s.etf_price == mkt.etf_price
+    # Only the mids are new: the snapshot names the one they were moved from.
+    assert s.basis is mkt and mkt.basis is None
+    assert s.liquidity_score is mkt.liquidity_score and s.curve is mkt.curve and s.etf_price is mkt.etf_price
     # Later, the move has decayed.
     later = m.apply(mkt, m.config.half_life_ns)
     assert (later.mid_price[b] / mkt.mid_price[b] - 1.0) * 1e4 == pytest.approx(d[b] / 2.0, rel=0.01)

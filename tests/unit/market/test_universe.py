@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import copy
+import pickle
+from dataclasses import fields, replace
 from datetime import date
 
 import numpy as np
@@ -511,3 +514,45 @@ def test_search_filters_and_pagination(u: Universe) -> None:
         u.search(grade="junk")
     with pytest.raises(InvalidInput):
         u.search(limit=-1)
+
+
+def _moved(mkt: MarketSnapshot, bp: float) -> MarketSnapshot:
+    """``mkt`` with every price ``bp`` bp higher (yield and spread left alone: only the mids matter here)."""
+    return mkt.with_mids(mkt.mid_price * (1.0 + bp * 1e-4), mkt.mid_yield, mkt.spread_bp)
+
+
+def test_with_mids_names_its_basis_and_shares_the_rest(mkt: MarketSnapshot) -> None:
+    assert mkt.basis is None
+    moved = _moved(mkt, 3.0)
+    assert moved.basis is mkt
+    assert moved.mid_yield is mkt.mid_yield and moved.spread_bp is mkt.spread_bp  # read-only: taken as given
+    for name in ("as_of", "curve", "liquidity_score", "etf_nav", "etf_price"):
+        assert getattr(moved, name) is getattr(mkt, name), name
+    assert not moved.mid_price.flags.writeable
+    np.testing.assert_allclose(moved.mid_price / mkt.mid_price - 1.0, 3e-4, rtol=1e-9)
+    # Moved again: the basis is still the snapshot in its own right, one level up.
+    again = _moved(moved, 1.0)
+    assert again.basis is mkt
+    # A writable input is copied, so the caller's array cannot change the snapshot.
+    price = np.array(mkt.mid_price)
+    copied = mkt.with_mids(price, mkt.mid_yield, mkt.spread_bp)
+    price[0] += 1.0
+    assert copied.mid_price[0] == mkt.mid_price[0] and not copied.mid_price.flags.writeable
+    with pytest.raises(ValueError):
+        mkt.with_mids(mkt.mid_price[:10], mkt.mid_yield, mkt.spread_bp)
+
+
+def test_the_basis_is_kept_out_of_replace_repr_comparison_and_pickles(mkt: MarketSnapshot) -> None:
+    moved = _moved(mkt, -2.0)
+    # replace may change anything (an ETF price, the liquidity): the result is a snapshot in its own right
+    assert replace(moved, etf_price={"LQD": 100.0}).basis is None
+    with pytest.raises(ValueError):
+        replace(moved, basis=mkt)
+    assert "basis" not in repr(moved)
+    assert not next(f for f in fields(MarketSnapshot) if f.name == "basis").compare
+    assert moved != _moved(mkt, -2.0) and moved == moved  # identity, as before
+    back = pickle.loads(pickle.dumps(moved))
+    assert back.basis is None
+    np.testing.assert_array_equal(back.mid_price, moved.mid_price)
+    assert len(pickle.dumps(moved)) < 1.5 * len(pickle.dumps(mkt))  # the basis's arrays are not in it
+    assert copy.copy(moved).basis is None and copy.deepcopy(moved).basis is None

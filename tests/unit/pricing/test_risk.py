@@ -7,8 +7,9 @@ import pytest
 
 from dealer_bots.pricing.risk import MarketRisk, basket_risk, line_risk
 from server.domain import bondmath
+from server.market.evolution import stress_premium
 from server.market.factors import HY, IG, RATES
-from server.market.universe import SECTORS
+from server.market.universe import SECTORS, MarketSnapshot
 from tests.unit.pricing.conftest import SETTLE
 
 
@@ -77,3 +78,51 @@ def test_tables_are_aligned_and_read_only(ctx: MarketRisk) -> None:
 def test_line_arrays_must_match(ctx: MarketRisk) -> None:
     with pytest.raises(ValueError):
         line_risk(ctx, np.array([1, 2]), np.array([1e6]))
+
+
+def moved_snapshot(ctx: MarketRisk, seed: int = 0) -> MarketSnapshot:
+    """``ctx``'s snapshot with every mid moved as market impact moves them (spread, yield and price, consistent)."""
+    snap = ctx.snapshot
+    shift = np.random.default_rng(seed).normal(0.0, 0.5, len(snap)).clip(-1.5, 1.5)
+    moved = MarketSnapshot.from_spreads(ctx.universe, snap.spread_bp + shift, snap.liquidity_score, curve=snap.curve,
+                                        as_of=snap.as_of)
+    return snap.with_mids(moved.mid_price, moved.mid_yield, moved.spread_bp)
+
+
+def test_a_moved_context_has_the_new_mids_and_the_same_tables(ctx: MarketRisk) -> None:
+    snap = moved_snapshot(ctx)
+    moved = ctx.at(snap)
+    assert moved.snapshot is snap and moved.mid is snap.mid_price and moved.settle == ctx.settle
+    # dirty: the new mid plus accrued, as a full build at the moved snapshot has it, to the bit
+    rebuilt = MarketRisk.build(ctx.universe, snap, ctx.settle, model=ctx.model)
+    np.testing.assert_array_equal(moved.dirty, rebuilt.dirty)
+    np.testing.assert_allclose(moved.dirty - moved.mid, ctx.dirty - ctx.mid, rtol=0.0, atol=1e-12)  # accrued
+    assert not moved.dirty.flags.writeable
+    for name in ("exposure", "idio_var", "krd", "duration", "cov", "score", "is_hy", "sector", "rfq_bp", "reduction",
+                 "holding_days", "hedges", "model", "universe"):
+        assert getattr(moved, name) is getattr(ctx, name), name
+    assert moved.unit is ctx.unit
+    # The exposures per USD are the base's; rebuilt, the durations would move by a small fraction of a percent.
+    np.testing.assert_allclose(rebuilt.krd, ctx.krd, rtol=2e-3)
+    # Positions are valued at the moved mids.
+    lines = line_risk(moved, np.array([3]), np.array([1e6]))
+    assert lines.market_value[0] == 1e6 * moved.dirty[3] / 100.0 and lines.mid[0] == snap.mid_price[3]
+    np.testing.assert_array_equal(lines.exposure, ctx.exposure[[3]] * lines.market_value[:, None])
+
+
+def test_moving_a_context_on(ctx: MarketRisk) -> None:
+    assert ctx.at(ctx.snapshot) is ctx
+    first = ctx.at(moved_snapshot(ctx, 1))
+    assert first.at(first.snapshot) is first
+    second_snap = moved_snapshot(ctx, 2)  # a sibling: moved from the same market step
+    second = first.at(second_snap)
+    np.testing.assert_array_equal(second.dirty, ctx.at(second_snap).dirty)
+    assert second.unit is ctx.unit
+    back = first.at(ctx.snapshot)  # the market step itself
+    np.testing.assert_array_equal(back.dirty, ctx.dirty)
+    assert back.mid is ctx.mid
+    # A snapshot that is not the same market with other mids needs its own tables.
+    with pytest.raises(ValueError):
+        ctx.at(stress_premium(ctx.snapshot, "LQD", -0.01))
+    with pytest.raises(ValueError):
+        ctx.at(MarketSnapshot.from_spreads(ctx.universe, ctx.snapshot.spread_bp, ctx.snapshot.liquidity_score))
