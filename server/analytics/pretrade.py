@@ -44,7 +44,7 @@ date; bp are of face (notional). All the math takes arrays of lines: no per-line
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Final, Literal
 
@@ -303,6 +303,13 @@ class AnalyticsContext:
                                 max_holding_days=cfg.pricing.max_holding_days)
         return cls(universe, snapshot, close if close is not None else universe.initial_market(), settle, risk,
                    cfg, max(int(n_dealers), 1))
+
+    def at(self, snapshot: MarketSnapshot) -> AnalyticsContext:
+        """This context at ``snapshot``, a snapshot derived from this one's by moving mids only (market
+        impact between two market steps): its mids, this context's risk tables (``MarketRisk.at``)."""
+        if snapshot is self.snapshot:
+            return self
+        return replace(self, snapshot=snapshot, risk=self.risk.at(snapshot))
 
     @property
     def model(self) -> FactorModel:

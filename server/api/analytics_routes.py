@@ -145,8 +145,10 @@ def _options(model: type[BaseModel], raw: dict[str, Any]) -> Any:
 
 def _context(request: Request, svc: VenueServices) -> pretrade.AnalyticsContext:
     """The analytics context of the market now (the live market moves: a new snapshot every step and whenever
-    impact is folded in), built once per (snapshot, settlement date)."""
+    impact is folded in). Its risk tables are built once per (market step's snapshot, settlement date); a
+    snapshot with impact folded in (``MarketSnapshot.basis``) takes its step's tables at its own mids."""
     snapshot: MarketSnapshot = svc.current_market()
+    basis = snapshot.basis if snapshot.basis is not None else snapshot
     settle: date = settlement_date(date_from_ns(svc.runtime.clock()))
     cache: list[tuple[MarketSnapshot, date, pretrade.AnalyticsContext]] | None = getattr(
         request.app.state, "analytics_contexts", None)
@@ -154,15 +156,15 @@ def _context(request: Request, svc: VenueServices) -> pretrade.AnalyticsContext:
         cache = []
         request.app.state.analytics_contexts = cache
     for snap, day, ctx in cache:
-        if snap is snapshot and day == settle:
-            return ctx
+        if snap is basis and day == settle:
+            return ctx.at(snapshot)
     model: FactorModel | None = getattr(request.app.state, "analytics_model", None)
-    ctx = pretrade.AnalyticsContext.build(svc.universe, snapshot, settle, model=model,
+    ctx = pretrade.AnalyticsContext.build(svc.universe, basis, settle, model=model,
                                           n_dealers=max(len(svc.venue.rules.default_panel), 1))
     request.app.state.analytics_model = ctx.model  # the live market moves: reuse the model across snapshots
-    cache.append((snapshot, settle, ctx))
+    cache.append((basis, settle, ctx))
     del cache[:-_CACHE_SIZE]
-    return ctx
+    return ctx.at(snapshot)
 
 
 router = APIRouter(prefix="/v1", responses=ERRORS, default_response_class=ORJSONResponse, tags=["analytics"])

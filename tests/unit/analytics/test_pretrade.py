@@ -3,6 +3,7 @@ flagged, bad input names the field."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -347,3 +348,21 @@ def test_a_5000_line_basket_is_analysed_in_one_pass() -> None:
     assert len(r["lines"]) == 5_000 and r["basket"]["n_lines"] == 5_000
     assert r["recommendation"]["method"] == "portfolio_trade"
     assert np.isfinite(a.dealer_pt_usd).all() and np.isfinite(a.dealer_rfq_usd).all()
+
+
+def test_context_at_an_impacted_snapshot_keeps_the_risk_tables_and_takes_the_mids() -> None:
+    """The live venue folds impact into the mids between market steps; analytics then reuse the step's
+    risk tables (``AnalyticsContext.at``) at the moved mids instead of building new ones."""
+    base = context()
+    snap = base.snapshot
+    moved_prices = np.asarray(snap.mid_price) * (1.0 + 5e-4)  # every mid up 5 bp of price
+    moved = snap.with_mids(moved_prices, snap.mid_yield, snap.spread_bp)
+    at = base.at(moved)
+    assert at.snapshot is moved and base.at(snap) is base
+    assert at.risk.exposure is base.risk.exposure and at.risk.hedges is base.risk.hedges
+    assert np.array_equal(at.risk.mid, moved.mid_price)
+    basket = random_basket(base.universe, 40, seed=3)
+    before, after = report(analyse(base, basket)), report(analyse(at, basket))
+    assert after["basket"] != before["basket"]  # valued at the moved mids
+    with pytest.raises(ValueError):
+        base.at(dataclasses.replace(snap))  # another snapshot in its own right: it needs its own tables
