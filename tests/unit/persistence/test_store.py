@@ -440,7 +440,7 @@ async def test_in_memory_sqlite_serialises_concurrent_use() -> None:
 
 
 async def test_sqlite_file_writer_rows_equal_the_sqlalchemy_rows(tmp_path: Path) -> None:
-    """A SQLite file appends through the writer thread's compiled statements; an in-memory database
+    """A SQLite file appends through the store's compiled statements on its own connection; an in-memory database
     through SQLAlchemy's executemany. The same log gives the same rows in every table, typed alike."""
     events = scenario(40)
     stores = [await EventStore.open(f"sqlite:///{tmp_path / 'venue.db'}"), await EventStore.open("sqlite://")]
