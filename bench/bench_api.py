@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.bench_api                # defaults: 10 s per phase, 16 concurrent RFQ workers
     .venv/bin/python -m bench.bench_api --seconds 5 --concurrency 32
+    .venv/bin/python -m bench.bench_api --curve 1,2,4,8,16,32    # also throughput against latency
 
 One venue process (uvicorn, one worker, SQLite, in-process bots with zero latency; by default the
 simple mid-spread dealers, so the figures measure the venue rather than the dealers' pricing — pass
@@ -166,6 +167,11 @@ async def main(args: argparse.Namespace) -> None:
             rfq = await lifecycles(port, args.seconds, args.concurrency, rfq_body, "/v1/rfqs", 5, best_price, proc.pid)
             rfq1 = await lifecycles(port, min(args.seconds, 3.0), 1, rfq_body, "/v1/rfqs", 5, best_price, proc.pid)
 
+            curve = []
+            for c in ([int(x) for x in args.curve.split(",") if x.strip()] if args.curve else []):
+                curve.append((c, await lifecycles(port, args.curve_seconds, c, rfq_body, "/v1/rfqs", 5, best_price,
+                                                  proc.pid)))
+
             lines = args.lines
 
             def pt_body(n: int, i: int) -> dict[str, Any]:
@@ -197,6 +203,11 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{'  submit-to-last-quote p50 (ms)':<52}{pt['p50_ms']:>12.2f}")
     print(f"{'  submit-to-last-quote p99 (ms)':<52}{pt['p99_ms']:>12.2f}")
     print(f"{'  venue CPU per lifecycle (ms, all threads)':<52}{pt['cpu_ms']:>12.2f}")
+    if curve:
+        print("RFQ lifecycles by number of concurrent clients (throughput against submit-to-last-quote latency):")
+        print(f"{'clients':>9}{'lifecycles/s':>14}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>9}")
+        for c, m in curve:
+            print(f"{c:>9}{m['per_second']:>14,.0f}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}{m['cpu_ms']:>9.2f}")
 
 
 if __name__ == "__main__":
@@ -206,6 +217,9 @@ if __name__ == "__main__":
     parser.add_argument("--pt-concurrency", type=int, default=2)
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--pt-seconds", type=float, default=None, help="default: --seconds")
+    parser.add_argument("--curve", default="",
+                        help="also measure RFQ lifecycles at these client counts, e.g. 1,2,4,8,16,32")
+    parser.add_argument("--curve-seconds", type=float, default=4.0)
     parser.add_argument("--strategies", default="mid_spread",
                         help="the in-process dealers (RFQSIM_DEALER_STRATEGIES); '' for the net-risk panel")
     asyncio.run(main(parser.parse_args()))
