@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from server.bots.protocol import DealerBot, InquiryView, InventoryView, MarketView, Pass, Quote
 from server.domain import bondmath
-from server.domain.calendar import date_from_ns, settlement_date
+from server.domain.calendar import dates_at
 from server.domain.types import QuoteType
 
 
@@ -85,7 +85,7 @@ class MidSpreadDealer(DealerBot):
         if inquiry.quote_type is QuoteType.PRICE:
             return [round(float(p), 4) for p in prices]
         bond = market.universe.instrument(int(inquiry.idx[0]))
-        settle = np.datetime64(settlement_date(date_from_ns(market.now)), "D")
+        settle = np.datetime64(dates_at(market.now)[1], "D")
         maturity = np.datetime64(bond.maturity, "D")
         dc = bondmath.day_count_code(bond.day_count)
         ytm = bondmath.yield_from_price(bond.coupon / 100, maturity, settle, prices, dc, bond.frequency)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +29,7 @@ from dealer_bots.pricing.quote import portfolio_quote, single_quote
 from dealer_bots.pricing.risk import MarketRisk
 from dealer_bots.pricing.single import price_line
 from server.bots.protocol import DealerBot, Feedback, InquiryView, InventoryView, MarketView, Pass, Quote
-from server.domain.calendar import date_from_ns, ns_from_date, settlement_date
+from server.domain.calendar import dates_at
 from server.market.factors import FactorModel, FactorModelConfig
 from server.market.universe import MarketSnapshot, Universe
 
@@ -82,8 +82,6 @@ class RiskDealer(DealerBot):
         # full tables of the latest market steps' snapshots, and the context last handed out
         self._contexts: list[tuple[MarketSnapshot, date, MarketRisk]] = []
         self._current: tuple[MarketSnapshot, date, MarketRisk] | None = None
-        # the last trade date asked: its first ns, the next day's first ns, its settlement date
-        self._settle: tuple[int, int, date] | None = None
 
     @property
     def pricing(self) -> PricingConfig:
@@ -124,12 +122,7 @@ class RiskDealer(DealerBot):
         The last context handed out is kept too: the quotes of one inquiry, and further inquiries
         before the mids move again, reuse it without even moving.
         """
-        memo = self._settle
-        if memo is None or not memo[0] <= market.now < memo[1]:
-            day = date_from_ns(market.now)
-            memo = self._settle = (ns_from_date(day), ns_from_date(day + timedelta(days=1)),
-                                   settlement_date(day, self.config.settlement_days))
-        settle = memo[2]
+        settle = dates_at(market.now, self.config.settlement_days)[1]
         snapshot = market.snapshot
         current = self._current
         if (current is not None and current[0] is snapshot and current[1] == settle

@@ -29,7 +29,7 @@ from server.api.app import AnyCall, ORJSONResponse, validation_error
 from server.api.basket_request import read_basket_request
 from server.api.schemas import ERRORS
 from server.api.services import VenueServices
-from server.domain.calendar import date_from_ns, settlement_date
+from server.domain.calendar import dates_at
 from server.domain.errors import NotFound
 from server.domain.types import QuoteState, Role, Side
 from server.market.factors import FactorModel
@@ -149,7 +149,7 @@ def _context(request: Request, svc: VenueServices) -> pretrade.AnalyticsContext:
     snapshot with impact folded in (``MarketSnapshot.basis``) takes its step's tables at its own mids."""
     snapshot: MarketSnapshot = svc.current_market()
     basis = snapshot.basis if snapshot.basis is not None else snapshot
-    settle: date = settlement_date(date_from_ns(svc.runtime.clock()))
+    settle: date = dates_at(svc.runtime.clock())[1]
     cache: list[tuple[MarketSnapshot, date, pretrade.AnalyticsContext]] | None = getattr(
         request.app.state, "analytics_contexts", None)
     if cache is None:

@@ -39,7 +39,7 @@ from server.api.views import inquiry_view
 from server.domain import bondmath
 from server.domain.baskets import locate_in_file
 from server.domain.bonds import Bond
-from server.domain.calendar import date_from_ns, settlement_date
+from server.domain.calendar import dates_at
 from server.domain.commands import Award, Cancel, Command, CreatePortfolio, CreateRfq, LineSpec
 from server.domain.errors import InvalidInput, NotFound, VenueError
 from server.domain.types import NS_PER_SECOND, InquiryKind, InquiryState, Role
@@ -197,7 +197,7 @@ def build_router() -> APIRouter:
         i = svc.universe.index_of(identifier, "identifier")
         bond = svc.universe.instrument(i)
         snap = svc.current_market()
-        settle = settlement_date(date_from_ns(svc.runtime.clock()))
+        settle = dates_at(svc.runtime.clock())[1]
         s64 = np.datetime64(settle, "D")
         m64 = np.datetime64(bond.maturity, "D")
         dc = bondmath.day_count_code(bond.day_count)

@@ -31,7 +31,7 @@ from server.demo.switch_trade import (
 from server.domain import bondmath
 from server.domain import events as ev
 from server.domain.bonds import RATINGS
-from server.domain.calendar import date_from_ns, ns_from_date, settlement_date
+from server.domain.calendar import dates_at, ns_from_date
 from server.domain.commands import Award, Cancel, CreatePortfolio, CreateRfq, LineSpec
 from server.domain.events import Event
 from server.domain.types import NS_PER_MS, NS_PER_SECOND, Role, Side
@@ -67,7 +67,7 @@ def bond_table(universe: Universe, snapshot: MarketSnapshot, now: int) -> tuple[
     Accrued interest and duration at T+1 settlement of ``now``, as the venue books trades."""
     nb = universe.n_bonds
     ig = np.flatnonzero(~np.asarray(universe.is_hy)).astype(np.int64)
-    settle = np.datetime64(settlement_date(date_from_ns(now)), "D")
+    settle = np.datetime64(dates_at(now)[1], "D")
     mid = np.asarray(snapshot.mid_price, dtype=np.float64)[:nb]
     ytm = np.asarray(snapshot.mid_yield, dtype=np.float64)[:nb]
     md = bondmath.modified_duration(universe.coupon, universe.maturity, settle, ytm, universe.day_count,

@@ -111,6 +111,21 @@ def settlement_date(trade_date: date, days: int = 1) -> date:
     return add_business_days(_roll_forward(trade_date), days)
 
 
+def dates_at(ns: int, days: int = 1) -> tuple[date, date]:
+    """The UTC trade date of ``ns`` and its T+``days`` settlement date.
+
+    Computed once per calendar day and lag: the engine, the dealers and the API ask at every
+    command or quote, and the answer changes once a day.
+    """
+    return _dates_on_day(ns // NS_PER_DAY, days)
+
+
+@lru_cache(maxsize=64)
+def _dates_on_day(day: int, days: int) -> tuple[date, date]:
+    trade_date = _EPOCH + timedelta(days=day)
+    return trade_date, settlement_date(trade_date, days)
+
+
 def date_from_ns(ns: int) -> date:
     """UTC calendar date of ``ns`` nanoseconds since the Unix epoch."""
     return _EPOCH + timedelta(days=ns // NS_PER_DAY)

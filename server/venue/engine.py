@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from server.domain import events as ev
-from server.domain.calendar import date_from_ns, settlement_date
+from server.domain.calendar import dates_at
 from server.domain.commands import (
     Award,
     Cancel,
@@ -36,7 +36,7 @@ from server.domain.commands import (
 )
 from server.domain.errors import Conflict, InvalidInput, NotFound, VenueError
 from server.domain.events import Event, line_arrays
-from server.domain.types import NS_PER_DAY, InquiryKind, InquiryState, QuoteState, QuoteType, Role, Side
+from server.domain.types import InquiryKind, InquiryState, QuoteState, QuoteType, Role, Side
 from server.market.curve import TreasuryCurve
 from server.market.universe import Universe
 from server.venue.instruments import InstrumentTable
@@ -87,7 +87,6 @@ class Venue:
         self.quote_index: dict[str, str] = {}  # quote id -> inquiry id
         self._counters = {"RFQ": 0, "PT": 0, "Q": 0, "T": 0}
         self._timers: list[tuple[int, str]] = []
-        self._day_dates: tuple[int, date, date] | None = None  # (day number, trade date, settlement date)
         self._open: set[str] = set()
         # (participant, idempotency key) -> (fingerprint, id of what the request made)
         self._idempotency: dict[tuple[str, str], tuple[str | None, str]] = {}
@@ -336,7 +335,7 @@ class Venue:
     def _prices(self, inquiry: Inquiry, levels: list[float], now: int) -> list[float]:
         if inquiry.quote_type is QuoteType.PRICE:  # already clean prices (bounds checked by _level)
             return [round(p, 6) for p in levels]
-        settle = self._settlement(now)
+        settle = dates_at(now, self.rules.settlement_days)[1]
         idx = np.repeat(inquiry.idx[:1], len(levels))
         prices = self.table.clean_prices(idx, inquiry.quote_type, np.array(levels, dtype=np.float64), settle,
                                          self.curve)
@@ -461,7 +460,7 @@ class Venue:
 
     def _book(self, inquiry: Inquiry, quote: Quote, side: Side | None, trade_id: str, cover: Quote | None,
               now: int) -> dict[str, Any]:
-        trade_date, settle = self._dates(now)
+        trade_date, settle = dates_at(now, self.rules.settlement_days)
         if inquiry.is_portfolio:
             assert quote.line_prices is not None
             lines, totals = self._book_lines(inquiry, quote.line_prices, inquiry.sides.astype(np.int64), settle)
@@ -521,18 +520,6 @@ class Venue:
                 "clean_price": round(price, 6), "accrued": round(accrued, 6), "principal": principal / 100,
                 "accrued_amount": accrued_amount / 100, "net_money": net_money / 100}
         return [line], (q, -sign * net_money, -sign * principal)
-
-    def _dates(self, now: int) -> tuple[date, date]:
-        """Trade date and settlement date at engine time ``now`` (computed once per calendar day)."""
-        day = now // NS_PER_DAY
-        cached = self._day_dates
-        if cached is None or cached[0] != day:
-            trade_date = date_from_ns(now)
-            cached = self._day_dates = (day, trade_date, settlement_date(trade_date, self.rules.settlement_days))
-        return cached[1], cached[2]
-
-    def _settlement(self, now: int) -> date:
-        return self._dates(now)[1]
 
     def _feedback(self, inquiry: Inquiry, now: int, out: list[Event], *, winner: Quote | None = None,
                   cover: Quote | None = None, side: Side | None = None, outcome: str | None = None) -> None:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from server.domain.calendar import (
     add_business_days,
     date_from_ns,
+    dates_at,
     easter_sunday,
     is_business_day,
     ns_from_date,
@@ -154,3 +155,14 @@ def test_ns_from_date_round_trip_property(d: date, hour: int, minute: int) -> No
     ns = ns_from_date(d, hour, minute)
     assert date_from_ns(ns) == d
     assert ns % NS_PER_DAY == (hour * 60 + minute) * 60 * NS_PER_SECOND
+
+
+def test_dates_at_is_the_trade_date_and_its_settlement_at_any_time_of_day() -> None:
+    """``dates_at`` (cached per day) agrees with ``date_from_ns`` + ``settlement_date`` through a year of
+    weekends and holidays, at the first and last nanosecond of each day, for T+0..T+3."""
+    day = date(2026, 1, 1)
+    for _ in range(400):
+        for ns in (ns_from_date(day), ns_from_date(day + timedelta(days=1)) - 1):
+            for lag in range(4):
+                assert dates_at(ns, lag) == (date_from_ns(ns), settlement_date(date_from_ns(ns), lag))
+        day += timedelta(days=1)
