@@ -238,8 +238,9 @@ def _trade_lines(trade: dict[str, object]) -> list[dict[str, object]]:
     return lines
 
 
-class _RfqTrader:
-    """Path (a): one RFQ per line to the RFQ panel, ``rfq_concurrency`` at a time, limit-checked."""
+class _Trader:
+    """What both paths share: the plan and the panel, an outcome per line, the first and last trade
+    times, and the desk's decide and trade callbacks pointed at the path."""
 
     def __init__(self, cfg: SwitchTradeConfig, desk: SimDesk, plan: SwitchPlan, uidx: list[int],
                  panel: tuple[str, ...]) -> None:
@@ -249,14 +250,28 @@ class _RfqTrader:
         self.uidx = uidx
         self.panel = panel
         self.outcomes = [LineOutcome(line=k) for k in range(len(plan.lines))]
-        self.queue = plan.execution_order()
-        self.by_inquiry: dict[str, int] = {}
-        self.in_flight = 0
-        self.inquiries = 0
         self.first: int | None = None
         self.last: int | None = None
         desk.on_decide = self.decide
         desk.on_trade = self.on_trade
+
+    def decide(self, inquiry_id: str, entry: _Open) -> None:
+        raise NotImplementedError
+
+    def on_trade(self, trade: dict[str, object]) -> None:
+        raise NotImplementedError
+
+
+class _RfqTrader(_Trader):
+    """Path (a): one RFQ per line to the RFQ panel, ``rfq_concurrency`` at a time, limit-checked."""
+
+    def __init__(self, cfg: SwitchTradeConfig, desk: SimDesk, plan: SwitchPlan, uidx: list[int],
+                 panel: tuple[str, ...]) -> None:
+        super().__init__(cfg, desk, plan, uidx, panel)
+        self.queue = plan.execution_order()
+        self.by_inquiry: dict[str, int] = {}
+        self.in_flight = 0
+        self.inquiries = 0
         desk.on_end = self.on_end
 
     def send_next(self) -> None:
@@ -369,22 +384,13 @@ def run_rfq_sim(cfg: SwitchTradeConfig, universe: Universe, table: BondTable, ig
                           inquiries=trader.inquiries, elapsed_s=(last - first) / NS_PER_SECOND)
 
 
-class _PtTrader:
+class _PtTrader(_Trader):
     """Path (b): the whole list as one portfolio inquiry; the best net price is awarded."""
 
     def __init__(self, cfg: SwitchTradeConfig, desk: SimDesk, plan: SwitchPlan, uidx: list[int],
                  panel: tuple[str, ...]) -> None:
-        self.cfg = cfg
-        self.desk = desk
-        self.plan = plan
-        self.uidx = uidx
-        self.panel = panel
-        self.outcomes = [LineOutcome(line=k) for k in range(len(plan.lines))]
+        super().__init__(cfg, desk, plan, uidx, panel)
         self.inquiry_id: str | None = None
-        self.first: int | None = None
-        self.last: int | None = None
-        desk.on_decide = self.decide
-        desk.on_trade = self.on_trade
         desk.on_end = lambda inquiry_id: self.finish()
 
     def send(self) -> None:
