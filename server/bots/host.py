@@ -26,7 +26,7 @@ from server.bots.protocol import (
 )
 from server.domain import events as ev
 from server.domain.commands import Command, PassInquiry, SubmitQuote, WithdrawQuote
-from server.domain.events import Event
+from server.domain.events import Event, line_arrays
 from server.domain.types import NS_PER_SECOND
 from server.market.universe import MarketSnapshot, Universe
 
@@ -186,20 +186,8 @@ class BotHost:
             return
         lines = trade["lines"]
         assert isinstance(lines, list)
-        if len(lines) == 1:  # a single-bond trade: no arrays
-            line = lines[0]
-            i = self.universe.index_of(line["instrument"])
-            book.positions[i] += (-1.0 if line["side"] == "buy" else 1.0) * float(line["quantity"])
-            net = trade["net_settlement"]
-            assert isinstance(net, int | float)
-            book.cash -= float(net)
-            return
-        idx = np.fromiter((self.universe.index_of(line["instrument"]) for line in lines), dtype=np.int64,
-                          count=len(lines))
-        dealer_sign = np.fromiter((-1.0 if line["side"] == "buy" else 1.0 for line in lines), dtype=np.float64,
-                                  count=len(lines))
-        qty = np.fromiter((line["quantity"] for line in lines), dtype=np.float64, count=len(lines))
-        np.add.at(book.positions, idx, dealer_sign * qty)
+        _, idx, sides, qty = line_arrays(lines, self.universe.index_of)
+        np.add.at(book.positions, idx, -sides * qty.astype(np.float64))  # the dealer takes the other side
         net_settlement = trade["net_settlement"]
         assert isinstance(net_settlement, int | float)
         book.cash -= float(net_settlement)  # cash to the client is cash from the dealer
