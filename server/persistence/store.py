@@ -168,6 +168,11 @@ _INSERT_EVENTS = insert(events_table)
 _INSERT_AUDIENCE = insert(event_audience_table)
 _INSERT_INQUIRIES = insert(inquiries_table)
 _INSERT_TRADES = insert(trades_table)
+# An append's statements, in order, each with the ``_Rows`` attribute holding its parameters.
+_APPEND: tuple[tuple[str, Any], ...] = (
+    ("events", _INSERT_EVENTS), ("audience", _INSERT_AUDIENCE), ("inquiries", _INSERT_INQUIRIES),
+    ("trades", _INSERT_TRADES), ("updates", _UPDATE_INQUIRY),
+)
 
 
 def _conflict_message(exc: IntegrityError | sqlite3.IntegrityError) -> str:
@@ -333,15 +338,10 @@ class EventStore:
             return
         try:
             async with self._writing() as conn:
-                await conn.execute(_INSERT_EVENTS, rows.events)
-                if rows.audience:
-                    await conn.execute(_INSERT_AUDIENCE, rows.audience)
-                if rows.inquiries:
-                    await conn.execute(_INSERT_INQUIRIES, rows.inquiries)
-                if rows.trades:
-                    await conn.execute(_INSERT_TRADES, rows.trades)
-                if rows.updates:
-                    await conn.execute(_UPDATE_INQUIRY, rows.updates)
+                for name, statement in _APPEND:
+                    params = getattr(rows, name)
+                    if params:
+                        await conn.execute(statement, params)
             self.transactions += 1
         except IntegrityError as exc:
             raise StoreConflict(_conflict_message(exc)) from exc
@@ -360,9 +360,8 @@ class EventStore:
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                for name, params in (("events", rows.events), ("audience", rows.audience),
-                                     ("inquiries", rows.inquiries), ("trades", rows.trades),
-                                     ("updates", rows.updates)):
+                for name, _ in _APPEND:
+                    params = getattr(rows, name)
                     if params:
                         sql, convert = statements[name]
                         cursor.executemany(sql, [convert(p) for p in params] if convert else params)
@@ -419,12 +418,11 @@ class EventStore:
             def compiled(stmt: Any, keys: Sequence[str]) -> str:
                 return str(stmt.compile(dialect=named, column_keys=list(keys)))
 
+            # an insert names every column of its table (the rows of _Rows carry them all); the update its binds
             self._sqlite_sql = {
-                "events": (compiled(_INSERT_EVENTS, ("seq", "ts", "type", "inquiry_id", "payload")), None),
-                "audience": (compiled(_INSERT_AUDIENCE, ("participant_id", "seq")), None),
-                "inquiries": (compiled(_INSERT_INQUIRIES, [c.key for c in inquiries_table.columns]), None),
-                "trades": (compiled(_INSERT_TRADES, [c.key for c in trades_table.columns]), trade),
-                "updates": (compiled(_UPDATE_INQUIRY, ()), None),
+                name: (compiled(statement, [c.key for c in statement.table.columns] if name != "updates" else ()),
+                       trade if name == "trades" else None)
+                for name, statement in _APPEND
             }
         return self._sqlite_sql
 
