@@ -1,9 +1,12 @@
 """The live runtime: asyncio and the wall clock around the same engine.
 
 Commands run one at a time on the event loop (the engine is synchronous, so no lock is needed).
-Their events are committed to the event store (group commit) before anyone hears of them: the
-caller's ``execute`` returns after the commit, subscribers and bots get events in sequence order
-only once they are durable.
+The venue's own in-process consumers (listeners such as the market's impact model, and the
+in-process dealer bots) observe events as the engine produces them, as in the simulated runtime;
+a bot with zero latency answers at once, and its quote joins the same commit as the inquiry.
+Everything leaves the process only once durable: the caller's ``execute`` returns after the
+commit (group commit), and stream subscribers get events in sequence order after it, as do the
+deliveries of bots whose latency puts their answer later.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from server.domain.types import NS_PER_SECOND
 from server.venue.engine import Outcome, Venue
 
 log = logging.getLogger("rfqsim.runtime")
+
+MAX_INLINE_ROUNDS = 8  # bots answering events caused by bots' answers, at once: a bound, not a design
 
 Commit = Callable[[Sequence[Event]], Awaitable[None]]
 
@@ -69,6 +74,8 @@ class LiveRuntime:
         self._queue_size = queue_size
         self._subscribers: dict[str, set[Subscription]] = {}
         self._pending: deque[Event] = deque()  # produced, not yet published
+        # bot deliveries due later, each after the commit of the event (by seq) that caused it
+        self._deferred: deque[tuple[int, list[Delivery]]] = deque()
         self._committed_seq = venue.seq
         self.published_seq = venue.seq
         self._timer: asyncio.TimerHandle | None = None
@@ -84,13 +91,16 @@ class LiveRuntime:
         return (await self.execute_many([command]))[0]
 
     async def execute_many(self, commands: Sequence[Command]) -> list[Outcome]:
-        """Apply ``commands`` one after another at the same instant and commit their events together."""
+        """Apply ``commands`` one after another at the same instant and commit their events together,
+        with the answers of the in-process bots that answer at once."""
+        return await self._execute(commands, from_bots=False)
+
+    async def _execute(self, commands: Sequence[Command], *, from_bots: bool) -> list[Outcome]:
         if self._failed is not None:
             raise VenueUnavailable(f"the venue stopped accepting commands: {self._failed}")
-        now = self.clock()
-        outcomes = [self.venue.execute(command, now) for command in commands]
-        events = [e for outcome in outcomes for e in outcome.events]
+        outcomes, events = self._apply(commands, self.clock(), from_bots=from_bots)
         if events:
+            self._observe(events)
             self._pending.extend(events)
             try:
                 if self._commit is not None:
@@ -105,6 +115,47 @@ class LiveRuntime:
             self._publish()
         self._arm_timer()
         return outcomes
+
+    def _apply(self, commands: Sequence[Command], now: int, *, from_bots: bool) -> tuple[list[Outcome], list[Event]]:
+        """Run ``commands`` through the engine; a bot's refused command falls back to a pass (once)."""
+        outcomes = [self.venue.execute(command, now) for command in commands]
+        events = [e for outcome in outcomes for e in outcome.events]
+        if from_bots and self.bots is not None:
+            fallbacks = [f for c, o in zip(commands, outcomes, strict=True) if o.error is not None
+                         for f in [self.bots.rejected(c, o.error.reason)] if f is not None]
+            for fallback in fallbacks:
+                events.extend(self.venue.execute(fallback, now).events)
+        return outcomes, events
+
+    def _observe(self, events: list[Event]) -> None:
+        """The in-process consumers see ``events`` (extended in place with what they cause): listeners,
+        then the bots; deliveries due now are answered now, later ones wait for the commit."""
+        batch = events
+        for _ in range(MAX_INLINE_ROUNDS):
+            for listener in self.listeners:
+                listener(batch)
+            if self.bots is None or self._closed:
+                return
+            deliveries = self.bots.on_events(batch)
+            if not deliveries:
+                return
+            now = self.clock()
+            due_now = [d for d in deliveries if d.due_ns <= now]
+            later = [d for d in deliveries if d.due_ns > now] if len(due_now) < len(deliveries) else []
+            if later:
+                self._deferred.append((events[-1].seq, later))
+            if not due_now:
+                return
+            commands = [self.bots.respond(d, self.clock(), elapsed=_stopwatch()) for d in due_now]
+            _, batch = self._apply(commands, self.clock(), from_bots=True)
+            if not batch:
+                return
+            events.extend(batch)
+        log.warning("in-process bots kept answering each other for %d rounds; the rest waits", MAX_INLINE_ROUNDS)
+        for listener in self.listeners:
+            listener(batch)
+        if self.bots is not None:
+            self._deferred.append((events[-1].seq, self.bots.on_events(batch)))
 
     # streams --------------------------------------------------------------------
     def subscribe(self, participant_id: str) -> Subscription:
@@ -153,34 +204,23 @@ class LiveRuntime:
             for participant_id in event.audience:
                 for sub in self._subscribers.get(participant_id, ()):
                     sub.push(event)
-        for listener in self.listeners:
-            listener(batch)
-        if self.bots is not None and not self._closed:
-            loop = asyncio.get_running_loop()
+        if self._closed:
+            return
+        loop: asyncio.AbstractEventLoop | None = None
+        while self._deferred and self._deferred[0][0] <= self._committed_seq:
+            _, deliveries = self._deferred.popleft()
             due: dict[int, list[Delivery]] = {}  # deliveries due together are answered together
-            for delivery in self.bots.on_events(batch):
+            for delivery in deliveries:
                 due.setdefault(delivery.due_ns, []).append(delivery)
+            loop = loop or asyncio.get_running_loop()
             for at, group in due.items():
-                delay = (at - self.clock()) / NS_PER_SECOND
-                if delay <= 0:
-                    loop.call_soon(self._deliver, group)
-                else:
-                    loop.call_later(delay, self._deliver, group)
+                loop.call_later(max(0.0, (at - self.clock()) / NS_PER_SECOND), self._deliver, group)
 
     def _deliver(self, deliveries: list[Delivery]) -> None:
         if self._closed or self.bots is None:
             return
         commands = [self.bots.respond(d, self.clock(), elapsed=_stopwatch()) for d in deliveries]
-        self._spawn(self._bot_commands(commands))
-
-    async def _bot_commands(self, commands: list[Command]) -> None:
-        outcomes = await self.execute_many(commands)
-        if self.bots is None:
-            return
-        fallbacks = [f for c, o in zip(commands, outcomes, strict=True) if o.error is not None
-                     for f in [self.bots.rejected(c, o.error.reason)] if f is not None]
-        if fallbacks:
-            await self.execute_many(fallbacks)
+        self._spawn(self._execute(commands, from_bots=True))
 
     def _arm_timer(self) -> None:
         if self._closed:
