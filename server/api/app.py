@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 import orjson
+import pydantic_core
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.api import stream
 from server.api.basket_request import read_basket_request
@@ -62,6 +66,9 @@ class AuthError(VenueError):
 class Forbidden(VenueError):
     status = 403
     code = "forbidden"
+
+
+HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def error_response(exc: VenueError) -> ORJSONResponse:
@@ -147,6 +154,98 @@ IDEMPOTENCY_DOC = {"parameters": [{
     "description": "the same key returns the same result and books nothing twice"}]}
 
 
+def hot(endpoint: Any) -> Any:
+    """Mark an endpoint as one of the venue's hot paths (create, award): ``HotRoute`` serves it."""
+    endpoint.__rfqsim_hot__ = True
+    return endpoint
+
+
+_NO_BODY = object()
+
+
+def _is_json(content_type: str) -> bool:
+    """FastAPI's rule: ``application/json`` or ``application/*+json``, parameters ignored."""
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+def _json_body(raw: bytes) -> Any:
+    """The body's JSON, as FastAPI decodes it (the standard library's ``json``: integers of any size,
+    NaN and Infinity accepted), by pydantic's fast parser; whatever that refuses goes to ``json`` itself,
+    which decodes it or gives FastAPI's ``json_invalid`` error."""
+    try:
+        return pydantic_core.from_json(raw)
+    except ValueError:
+        pass
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": exc.msg}}]) from None
+    except ValueError:  # not UTF-8, -16 or -32
+        raise HTTPException(400, "There was an error parsing the body") from None
+
+
+class HotRoute(APIRoute):
+    """A route whose endpoint is marked ``@hot`` is served by a lean handler.
+
+    FastAPI's own handler does, per request, much that these endpoints never use (telemetry, exit
+    stacks, dependency graph resolution, a MIME parse of the Content-Type, the standard library's JSON
+    decoder); on create and award it cost more than the engine's work (bench/bench_api.py). The lean
+    handler keeps FastAPI's contract for what the endpoints do use, in FastAPI's order: the body is read
+    and decoded (``json_invalid`` errors first), then the one ``Call`` dependency runs (authentication),
+    then the body is validated against the endpoint's model (``body``-located errors), then the endpoint
+    gets the path parameters, the body and the call, and returns its Response. The route is still an
+    ``APIRoute``: the OpenAPI document is FastAPI's. Any other endpoint gets FastAPI's handler.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if not getattr(self.endpoint, "__rfqsim_hot__", False):
+            return super().get_route_handler()
+        d = self.dependant
+        if d.query_params or d.header_params or d.cookie_params or len(d.dependencies) != 1 \
+                or len(d.body_params) > 1:
+            raise TypeError(f"{self.path}: a hot endpoint takes path parameters, at most one body and one Call")
+        sub = d.dependencies[0]
+        if sub.path_params or sub.query_params or sub.header_params or sub.cookie_params or sub.body_params \
+                or sub.dependencies or sub.request_param_name is None:
+            raise TypeError(f"{self.path}: a hot endpoint's dependency takes the request and nothing else")
+        dependency, call_name, request_name = sub.call, sub.name, sub.request_param_name
+        assert dependency is not None and call_name is not None
+        body_name = d.body_params[0].name if d.body_params else None
+        model: Any = d.body_params[0].field_info.annotation if d.body_params else None
+        required = bool(d.body_params) and d.body_params[0].field_info.is_required()
+        endpoint = self.endpoint
+
+        async def handler(request: Request) -> Response:
+            value: Any = _NO_BODY
+            if body_name is not None:
+                raw = await request.body()
+                if raw:
+                    content_type = request.headers.get("content-type")
+                    value = raw
+                    if content_type and _is_json(content_type):
+                        value = _json_body(raw)
+            kwargs = dict(request.path_params)
+            kwargs[call_name] = await dependency(**{request_name: request})
+            if body_name is not None:
+                if value is _NO_BODY:
+                    if required:
+                        raise RequestValidationError([{"type": "missing", "loc": ("body",),
+                                                       "msg": "Field required", "input": None}])
+                    kwargs[body_name] = None
+                else:
+                    try:
+                        kwargs[body_name] = model.model_validate(value, from_attributes=True)
+                    except ValidationError as exc:
+                        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+                                                      for e in exc.errors()]) from None
+            response: Response = await endpoint(**kwargs)
+            return response
+
+        return handler
+
+
 def fingerprint(route: str, body: Any) -> str:
     """What an Idempotency-Key's first request asked for: a retry with the same key must ask the same.
     Computed only when the request carries a key (the event logs None otherwise)."""
@@ -173,7 +272,7 @@ def instrument_out(bond: Bond) -> dict[str, Any]:
 
 
 def build_router() -> APIRouter:
-    r = APIRouter(prefix="/v1", responses=ERRORS, default_response_class=ORJSONResponse)
+    r = APIRouter(prefix="/v1", responses=ERRORS, default_response_class=ORJSONResponse, route_class=HotRoute)
 
     # --- instruments and market data ---------------------------------------------------------
     @r.get("/instruments", response_model=InstrumentList, tags=["instruments"])
@@ -216,6 +315,7 @@ def build_router() -> APIRouter:
 
     # --- RFQs ----------------------------------------------------------------------------------
     @r.post("/rfqs", status_code=201, response_model=InquiryOut, tags=["rfqs"], openapi_extra=IDEMPOTENCY_DOC)
+    @hot
     async def create_rfq(body: RfqCreate, call: ClientCall) -> Any:
         """Ask a panel of dealers for a price on one bond. Omit ``side`` for a two-way market."""
         svc, who, key = call.svc, call.who, call.idempotency_key
@@ -233,6 +333,7 @@ def build_router() -> APIRouter:
         return inquiry_view(call.svc.venue.inquiry_for(inquiry_id, call.who.id, InquiryKind.RFQ), call.who.id)
 
     @r.post("/rfqs/{inquiry_id}/award", response_model=AwardOut, tags=["rfqs"], openapi_extra=IDEMPOTENCY_DOC)
+    @hot
     async def award_rfq(inquiry_id: str, body: AwardRequest, call: ClientCall) -> Any:
         """Accept one live quote. Exactly one trade results; it is committed before this returns."""
         return ORJSONResponse(await _award(call.svc, call.who, inquiry_id, body, call.idempotency_key,
@@ -284,6 +385,7 @@ def build_router() -> APIRouter:
 
     @r.post("/portfolio-inquiries/{inquiry_id}/award", response_model=AwardOut, tags=["portfolio"],
             openapi_extra=IDEMPOTENCY_DOC)
+    @hot
     async def award_portfolio(inquiry_id: str, body: AwardRequest, call: ClientCall) -> Any:
         """All or nothing: every line becomes a line of one trade, or nothing is booked."""
         return ORJSONResponse(await _award(call.svc, call.who, inquiry_id, body, call.idempotency_key,
@@ -403,6 +505,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> Response:
         return error_response(validation_error(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        """The framework's own refusals (an unknown path, a method a path does not take, a body that is
+        not text) in the venue's error shape."""
+        error = VenueError(str(exc.detail), code=HTTP_ERROR_CODES.get(exc.status_code, "bad_request"),
+                           field="body" if exc.status_code in (400, 413) else None)
+        error.status = exc.status_code
+        response = error_response(error)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

@@ -222,6 +222,18 @@ class TestBadInput:
             r = await c.post("/v1/portfolio-inquiries", content=b"x", headers={"content-type": "image/png"})
             assert_error(r, 422, "Content-Type")
 
+    async def test_the_frameworks_refusals_have_the_venues_error_shape(self, venue: VenueProcess) -> None:
+        async with venue.client("client-1") as c:
+            r = await c.post("/v1/rfqs", content=b'{"instrument": "\xff\xfe"}',
+                             headers={"content-type": "application/json"})
+            assert_error(r, 400, "body")
+            assert r.json()["error"]["code"] == "bad_request"
+            r = await c.get("/v1/no-such-thing")
+            assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+            r = await c.delete("/v1/rfqs")
+            assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+            assert "POST" in r.headers["allow"]
+
     async def test_award_refusals(self, venue: VenueProcess) -> None:
         async with venue.client("client-1") as c, venue.client("client-2") as c2:
             rfq = await create_rfq(c, time_limit=1.5)
