@@ -64,7 +64,8 @@ def start_venue(workdir: Path, port: int, participants: Path, env: dict[str, str
     log = (workdir / "venue.log").open("wb")
     prefix: list[str] = []
     if os.environ.get("RFQSIM_BENCH_PROFILE"):  # e.g. /tmp/venue.txt: py-spy collapsed stacks of the venue
-        prefix = [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--format", "raw", "-o",
+        prefix = [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--rate",
+                  os.environ.get("RFQSIM_BENCH_PROFILE_RATE", "100"), "--format", "raw", "-o",
                   os.environ["RFQSIM_BENCH_PROFILE"], "--"]
     proc = subprocess.Popen(
         [*prefix, sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--participants", str(participants),
