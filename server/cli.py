@@ -34,6 +34,7 @@ def serve(
     from pydantic_settings import SettingsError
 
     from server.api.app import create_app
+    from server.api.transport import CoalescingHttpToolsProtocol
     from server.participants import ParticipantsError
     from server.settings import Settings
 
@@ -58,8 +59,8 @@ def serve(
     level = settings.log_level.lower()
     # Access lines are logged at info: below that level uvicorn would still format each one, per request.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=level,
-                access_log=level in ("trace", "debug", "info"), ws="websockets-sansio", ws_per_message_deflate=False,
-                lifespan="on")
+                access_log=level in ("trace", "debug", "info"), http=CoalescingHttpToolsProtocol,
+                ws="websockets-sansio", ws_per_message_deflate=False, lifespan="on")
 
 
 @app.command("check-bot")
