@@ -373,6 +373,22 @@ async def test_group_commit_many_concurrent_writers(store: EventStore) -> None:
     assert 1 <= commits < 200
 
 
+async def test_a_cancelled_waiter_leaves_its_events_in_the_batch(store: EventStore) -> None:
+    taken = await store.last_seq()
+    writer = GroupCommitWriter(store)
+    writer.start()
+    first = [Event(taken + 1, 0, ev.QUOTE_PASSED, ("a",), {})]
+    second = [Event(taken + 2, 0, ev.QUOTE_PASSED, ("a",), {})]
+    waiter = asyncio.create_task(writer.write(first))
+    await asyncio.sleep(0)  # queued
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await writer.write(second)  # after the cancelled one, in order
+    await writer.stop()
+    assert [e.seq for e in await all_events(store)][-2:] == [taken + 1, taken + 2]
+
+
 async def test_group_commit_failure_reaches_the_whole_batch_only(store: EventStore) -> None:
     await store.append(scenario(1))  # seqs 1..n
     taken = await store.last_seq()
