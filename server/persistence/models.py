@@ -2,7 +2,9 @@
 
 The ``events`` table is the record (DESIGN.md, principle 2): one row per event, its canonical JSON
 (``Event.to_json()``) stored verbatim so a replay is byte-exact. ``event_audience`` says who may
-see each event and lets one participant's stream be read with an index range scan.
+see each event and lets one participant's stream be read with an index range scan; on a SQLite
+file it is committed in batches a moment behind the events (``EventStore.flush``; every read of it
+catches it up first, and a restart restores what a crash left out from the log).
 ``inquiries`` and ``trades`` are projections, written in the same transaction as the events that
 change them; they can always be rebuilt from the log.
 

@@ -3,6 +3,9 @@
 Events are the record (DESIGN.md, principle 2). ``EventStore.append`` writes a batch of events,
 the audience rows that make each participant's stream an index range scan, and the inquiry and
 trade projections, all in one transaction: either the whole batch is recorded or none of it.
+On a SQLite file the audience rows are the exception: they follow in batches, a moment later
+(``EventStore.flush``), since they were most of the pages each commit wrote; reads of them catch
+up first, and a restart restores from the log whatever a crash left out.
 ``EventStore.load`` streams the log back in seq order for replay at start-up; each event's
 canonical JSON is stored verbatim, so a replayed event serialises to the very same bytes.
 
@@ -49,6 +52,11 @@ log = logging.getLogger("rfqsim.store")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits of the SQLite writer between background WAL checkpoints
+# SQLite file: the audience index (event_audience) is written behind the log, in batches: at most
+# this many seconds or rows after the events it indexes, and before any read of it.
+AUDIENCE_DELAY_S = 0.05
+AUDIENCE_BATCH = 5_000
+_AUDIENCE_CATCH_UP = "INSERT OR IGNORE INTO event_audience (participant_id, seq) VALUES (?, ?)"
 _MIGRATION_LOCK_KEY = 0x7266_7173_696D  # "rfqsim": PostgreSQL advisory lock held while migrating
 _WRITE = "rfqsim_write"  # execution option: on SQLite, take the write lock at BEGIN
 
@@ -214,6 +222,11 @@ class EventStore:
         self.checkpoints = 0  # background checkpoints completed
         self.transactions = 0  # appends committed (one transaction each)
         self._write_conn: Any = None  # SQLite: the DBAPI connection appends commit on
+        # SQLite file: audience rows of committed events not yet in event_audience, in seq order
+        self._audience: list[dict[str, Any]] = []
+        self._audience_timer: asyncio.TimerHandle | None = None
+        self._audience_checked = False  # rows a crash left out are restored before the first use
+        self.audience_flushes = 0  # batches of audience rows committed
         self._sqlite_sql: dict[str, tuple[str, Any]] | None = None
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql"
         # An in-memory SQLite database lives on one shared connection: take turns on it.
@@ -277,6 +290,14 @@ class EventStore:
             if self._checkpoint is not None:
                 with contextlib.suppress(Exception):
                     await self._checkpoint
+            if self._audience_timer is not None:
+                self._audience_timer.cancel()
+                self._audience_timer = None
+            if self._audience:
+                try:
+                    self._flush_audience()
+                except StoreError as exc:  # the next start restores the rows from the log
+                    log.warning("%s", exc)
             if self._write_conn is not None:
                 self._write_conn.close()
                 self._write_conn = None
@@ -331,8 +352,17 @@ class EventStore:
             return
         rows = _Rows(events)
         if self._sync_writer is not None:
+            if not self._audience_checked:
+                self._catch_up_audience()
             self._append_sync(rows)
             self._commits_since_checkpoint += 1
+            if rows.audience:
+                self._audience.extend(rows.audience)
+                if len(self._audience) >= AUDIENCE_BATCH:
+                    self._flush_audience()
+                elif self._audience_timer is None:
+                    self._audience_timer = asyncio.get_running_loop().call_later(AUDIENCE_DELAY_S,
+                                                                                 self._flush_audience_later)
             if self._commits_since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
                 self._start_checkpoint()
             return
@@ -348,21 +378,29 @@ class EventStore:
         except DataError as exc:
             raise StoreError(f"batch refused, nothing written: {exc.orig}") from exc
 
-    def _append_sync(self, rows: _Rows) -> None:
-        """The SQLite append: the same statements as ``append``, compiled once and run with the driver's
-        ``executemany`` on the store's own write connection (SQLAlchemy's per-row parameter handling
-        and per-transaction bookkeeping cost more than SQLite's writing)."""
+    def _writer(self) -> Any:
         assert self._sync_writer is not None
         if self._write_conn is None:
             self._write_conn = self._sync_writer.raw_connection()  # the connect hooks have run: WAL, pragmas
+        return self._write_conn
+
+    def _append_sync(self, rows: _Rows) -> None:
+        """The SQLite append: the same statements as ``append`` but the audience index's, compiled once
+        and run with the driver's ``executemany`` on the store's own write connection (SQLAlchemy's
+        per-row parameter handling and per-transaction bookkeeping cost more than SQLite's writing).
+
+        The audience rows follow in batches (``_flush_audience``): one participant's rows are
+        contiguous in event_audience, so each commit wrote a page per participant of the batch's
+        audience, most of the pages a commit wrote (bench/bench_api.py)."""
+        assert self._sync_writer is not None
         statements = self._sqlite_statements(self._sync_writer.dialect)
-        cursor = self._write_conn.cursor()
+        cursor = self._writer().cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 for name, _ in _APPEND:
                     params = getattr(rows, name)
-                    if params:
+                    if params and name != "audience":
                         sql, convert = statements[name]
                         cursor.executemany(sql, [convert(p) for p in params] if convert else params)
             except BaseException:
@@ -376,6 +414,66 @@ class EventStore:
             raise StoreError(f"batch refused, nothing written: {exc}") from exc
         finally:
             cursor.close()
+
+    def _flush_audience(self) -> None:
+        """Commit the audience rows the log is ahead by (SQLite file), in one transaction."""
+        if self._audience_timer is not None:
+            self._audience_timer.cancel()
+            self._audience_timer = None
+        if not self._audience:
+            return
+        assert self._sync_writer is not None
+        sql, _ = self._sqlite_statements(self._sync_writer.dialect)["audience"]
+        cursor = self._writer().cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.executemany(sql, self._audience)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"the audience index is behind the log and could not catch up: {exc}") from exc
+        finally:
+            cursor.close()
+        self._audience = []
+        self.audience_flushes += 1
+        self._commits_since_checkpoint += 1
+
+    def _flush_audience_later(self) -> None:
+        self._audience_timer = None
+        try:
+            self._flush_audience()
+        except StoreError as exc:  # the rows stay pending; reads retry and report it
+            log.warning("%s; retrying", exc)
+            self._audience_timer = asyncio.get_running_loop().call_later(AUDIENCE_DELAY_S * 20,
+                                                                         self._flush_audience_later)
+
+    def _catch_up_audience(self) -> None:
+        """After a restart: index the audience of the events a crash left unindexed (those after the
+        last indexed one; a crash can only lose the newest batch). Idempotent."""
+        cursor = self._writer().cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                high = cursor.execute("SELECT coalesce(max(seq), 0) FROM event_audience").fetchone()[0]
+                rows = [(p, seq) for seq, payload in
+                        cursor.execute("SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq", (high,))
+                        for p in dict.fromkeys(orjson.loads(payload)["audience"])]
+                if rows:
+                    cursor.executemany(_AUDIENCE_CATCH_UP, rows)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not restore the audience index from the log: {exc}") from exc
+        finally:
+            cursor.close()
+        if rows:
+            log.info("restored the audience index of %d events from the log", len({seq for _, seq in rows}))
+        self._audience_checked = True
 
     def _start_checkpoint(self) -> None:
         assert self._checkpointer is not None
@@ -455,8 +553,17 @@ class EventStore:
                 return
             cursor = rows[-1][0]
 
+    async def flush(self) -> None:
+        """Bring what is written behind the log (on a SQLite file, the audience index) up to date with
+        it: after this, every table holds every committed event. Reads that need it do it themselves."""
+        if self._sync_writer is not None:
+            if not self._audience_checked:
+                self._catch_up_audience()
+            self._flush_audience()
+
     async def events_for(self, participant_id: str, after_seq: int, limit: int = 1000) -> list[Event]:
         """The events ``participant_id`` may see with seq > ``after_seq``, in seq order."""
+        await self.flush()
         a, e = event_audience_table.c, events_table.c
         stmt = (select(e.payload).select_from(event_audience_table.join(events_table, e.seq == a.seq))
                 .where(a.participant_id == participant_id, a.seq > after_seq)

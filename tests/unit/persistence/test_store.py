@@ -237,6 +237,7 @@ async def test_trades_for_a_participant_on_both_sides(store: EventStore) -> None
 
 async def assert_unchanged(store: EventStore, before: list[Event]) -> None:
     assert await all_events(store) == before
+    await store.flush()
     async with store.engine.connect() as conn:
         n_audience = await conn.scalar(text("SELECT count(*) FROM event_audience"))
     assert n_audience == sum(len(set(e.audience)) for e in before)
@@ -467,6 +468,7 @@ async def test_sqlite_file_writer_rows_equal_the_sqlalchemy_rows(tmp_path: Path)
             await s.migrate()
             for i in range(0, len(events), 7):
                 await s.append(events[i:i + 7])
+            await s.flush()
             async with s.engine.connect() as conn:
                 tables.append({name: [tuple(r) for r in (await conn.execute(
                     text(f"SELECT * FROM {name} ORDER BY 1, 2"))).all()]
@@ -511,3 +513,94 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path, monk
         assert await all_events(again) == events
     finally:
         await again.close()
+
+
+# ------------------------------------------------------------------ the audience index behind the log
+
+
+async def audience_rows(store: EventStore) -> int:
+    async with store.engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM event_audience")))
+
+
+def visible(events: list[Event], participant: str) -> list[Event]:
+    return [e for e in events if participant in e.audience]
+
+
+async def test_sqlite_file_indexes_the_audience_behind_the_log(tmp_path: Path) -> None:
+    """On a SQLite file the audience index is committed in batches after the events: a moment behind,
+    never behind a read of it."""
+    from server.persistence import store as store_module
+
+    events = scenario(12)
+    s = await EventStore.open(f"sqlite:///{tmp_path / 'venue.db'}")
+    try:
+        await s.migrate()
+        await s.append(events[:20])
+        await s.append(events[20:])
+        assert await audience_rows(s) == 0 and s.transactions == 2  # the log first, alone
+        await asyncio.sleep(store_module.AUDIENCE_DELAY_S * 3)
+        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events)  # then, in one batch
+        assert s.audience_flushes == 1
+        more = scenario(3, seq0=len(events) + 1, prefix="MORE")
+        await s.append(more)
+        for participant in ("client-a", "client-b", "dealer-1", "dealer-3"):  # a read does not wait
+            assert await s.events_for(participant, 0) == visible(events + more, participant)
+        assert s.audience_flushes == 2
+    finally:
+        await s.close()
+
+
+async def test_a_full_batch_of_audience_rows_is_committed_at_once(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.persistence import store as store_module
+
+    monkeypatch.setattr(store_module, "AUDIENCE_BATCH", 10)
+    events = scenario(6)
+    s = await EventStore.open(f"sqlite:///{tmp_path / 'venue.db'}")
+    try:
+        await s.migrate()
+        await s.append(events)
+        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events) and s.audience_flushes == 1
+    finally:
+        await s.close()
+
+
+CRASH = """
+import asyncio, os, sys
+from server.persistence import EventStore
+from tests.unit.persistence.test_store import scenario
+
+async def main():
+    s = await EventStore.open(sys.argv[1])
+    await s.migrate()
+    events = scenario(10)
+    await s.append(events[:30])
+    await s.flush()
+    await s.append(events[30:])  # committed; its audience rows are still pending
+    os._exit(0)  # killed before the batch: no close, no flush
+
+asyncio.run(main())
+"""
+
+
+async def test_audience_rows_a_crash_left_out_are_restored_from_the_log(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'venue.db'}"
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run([sys.executable, "-c", CRASH, url], cwd=root, check=True, timeout=120)
+    events = scenario(10)
+    s = await EventStore.open(url)
+    try:
+        assert await all_events(s) == events  # the log is whole
+        indexed = await audience_rows(s)
+        assert 0 < indexed < sum(len(set(e.audience)) for e in events)  # the index lost the last batch
+        for participant in ("client-a", "client-b", "dealer-1", "dealer-4"):
+            assert await s.events_for(participant, 0) == visible(events, participant)
+        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events)
+        await s.flush()  # idempotent
+        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events)
+    finally:
+        await s.close()
