@@ -83,36 +83,30 @@ class _Session:
         runtime = self.svc.runtime
         sub = runtime.subscribe(self.who.id)
         reader = asyncio.create_task(self._read())
+        reader.add_done_callback(lambda _: sub.interrupt())  # the peer went away: stop waiting
         try:
             last = runtime.published_seq if from_seq is None else from_seq
             await self.send({"type": "hello", "participant_id": self.who.id, "role": self.who.role.value,
                              "seq": None, "venue_seq": runtime.published_seq, "from_seq": last})
             if from_seq is not None:
                 last = await self._replay(from_seq, runtime.published_seq)
-            queue = sub.queue
-            while True:
-                if queue.empty():  # wait for the next event, or for the peer to go away
-                    getter = asyncio.ensure_future(queue.get())
-                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                    if getter not in done:
-                        getter.cancel()
-                        break  # the peer went away
-                    event = getter.result()
-                else:  # events already queued (a commit publishes several): no task, no wait
-                    event = queue.get_nowait()
-                if event is None:
-                    if sub.lagged:
-                        await self.send({"type": "error", "seq": None, "error": {
-                            "code": "lagged", "field": None,
-                            "reason": f"too far behind; reconnect with from_seq={last}"}})
-                        await self.ws.close(code=4408, reason="lagged")
-                    else:
-                        await self.ws.close(code=1001, reason="venue shutting down")
+            events = sub.events
+            while not reader.done():
+                await sub.wait()  # events, a lag, the venue closing, or the peer gone
+                if sub.lagged:
+                    await self.send({"type": "error", "seq": None, "error": {
+                        "code": "lagged", "field": None,
+                        "reason": f"too far behind; reconnect with from_seq={last}"}})
+                    await self.ws.close(code=4408, reason="lagged")
                     break
-                if event.seq <= last:
-                    continue
-                await self.send(event.wire())
-                last = event.seq
+                while events and not reader.done():  # all that is queued, in one turn of the loop
+                    event = events.popleft()
+                    if event.seq > last:
+                        await self.send(event.wire())
+                        last = event.seq
+                if sub.closed and not events:
+                    await self.ws.close(code=1001, reason="venue shutting down")
+                    break
         except (WebSocketDisconnect, RuntimeError) as exc:
             log.debug("stream of %s ended: %r", self.who.id, exc)
         finally:

@@ -38,24 +38,50 @@ class VenueUnavailable(VenueError):
 
 
 class Subscription:
-    """A participant's live feed: a bounded queue. A consumer that falls too far behind is dropped
-    (``lagged``), and resumes from its last sequence number."""
+    """A participant's live feed: events in sequence order, a bounded backlog. A consumer that falls
+    ``maxsize`` events behind is dropped (``lagged``, its backlog cleared) and resumes from its last
+    sequence number. ``wait`` returns when there is something to look at: events, a lag, the venue
+    closing the feed, or an ``interrupt`` (the consumer's peer went away). One future per wait,
+    resolved by ``push``: the consumer runs in the very next turn of the event loop."""
+
+    __slots__ = ("_waiter", "closed", "events", "lagged", "maxsize", "participant_id")
 
     def __init__(self, participant_id: str, maxsize: int) -> None:
         self.participant_id = participant_id
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.maxsize = maxsize
+        self.events: deque[Event] = deque()
         self.lagged = False
+        self.closed = False  # the venue is shutting down
+        self._waiter: asyncio.Future[None] | None = None
 
     def push(self, event: Event) -> None:
-        if self.lagged:
+        if self.lagged or self.closed:
             return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self.events) >= self.maxsize:
             self.lagged = True
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            self.events.clear()
+        else:
+            self.events.append(event)
+        self.interrupt()
+
+    def close(self) -> None:
+        self.closed = True
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Wake the consumer's ``wait``."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if self.events or self.lagged or self.closed:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
 
 
 def _stopwatch() -> Callable[[], int]:
@@ -185,8 +211,7 @@ class LiveRuntime:
                 await task
         for subs in self._subscribers.values():
             for sub in subs:
-                with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait(None)
+                sub.close()
 
     @property
     def healthy(self) -> bool:

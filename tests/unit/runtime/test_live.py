@@ -79,12 +79,12 @@ async def test_nothing_reaches_a_subscriber_before_the_commit() -> None:
     await asyncio.sleep(0.05)
     inquiry = next(iter(rt.venue.inquiries.values()))
     assert inquiry.quotes, "the in-process bots answered at once"
-    assert sub.queue.empty() and rt.published_seq == 0 and not task.done()
+    assert not sub.events and rt.published_seq == 0 and not task.done()
     store.gate.set()
     await task
-    seen = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
-    assert seen and all(e is not None and e.seq <= rt.published_seq for e in seen)
-    assert {e.type for e in seen if e is not None} >= {ev.INQUIRY_CREATED, ev.QUOTE_NEW}
+    seen = list(sub.events)
+    assert seen and all(e.seq <= rt.published_seq for e in seen)
+    assert {e.type for e in seen} >= {ev.INQUIRY_CREATED, ev.QUOTE_NEW}
     await rt.stop()
 
 
@@ -113,7 +113,7 @@ async def test_a_failed_commit_publishes_nothing_and_asks_no_late_bot() -> None:
     with pytest.raises(VenueUnavailable):
         await rt.execute(rfq())
     await asyncio.sleep(0.05)
-    assert sub.queue.empty() and rt.published_seq == 0
+    assert not sub.events and rt.published_seq == 0
     inquiry = next(iter(rt.venue.inquiries.values()))
     assert {q.dealer_id for q in inquiry.quotes.values()} | set(inquiry.passed) <= {"d1"}
     with pytest.raises(VenueUnavailable):
@@ -140,3 +140,57 @@ async def test_a_refused_inline_answer_is_a_pass_in_the_same_commit() -> None:
     assert rt.bots is not None and rt.bots.stats()["d2"].rejected == 1
     assert "d2" in rt.venue.inquiries[outcome.ref].passed
     await rt.stop()
+
+
+def event(seq: int) -> Event:
+    return Event(seq, T0 + seq, ev.QUOTE_NEW, ("c1",), {"inquiry_id": "RFQ-1"})
+
+
+async def test_a_subscription_wakes_its_consumer_on_each_kind_of_news() -> None:
+    from server.runtime.live import Subscription
+
+    sub = Subscription("c1", maxsize=3)
+    waiting = asyncio.create_task(sub.wait())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    sub.push(event(1))
+    sub.push(event(2))
+    await asyncio.sleep(0)  # one future, resolved by the first push: the consumer runs in the next turn
+    assert waiting.done() and [e.seq for e in sub.events] == [1, 2]
+    await asyncio.wait_for(sub.wait(), 0.1)  # events queued: returns at once
+
+    sub.events.clear()
+    waiting = asyncio.create_task(sub.wait())
+    await asyncio.sleep(0)
+    sub.interrupt()  # the consumer's peer went away
+    await asyncio.wait_for(waiting, 0.1)
+    assert not sub.events and not sub.lagged and not sub.closed
+
+    sub.close()
+    await asyncio.wait_for(sub.wait(), 0.1)
+    sub.push(event(3))
+    assert not sub.events  # nothing after the venue closed the feed
+
+
+async def test_a_subscription_too_far_behind_is_marked_lagged_and_its_backlog_dropped() -> None:
+    from server.runtime.live import Subscription
+
+    sub = Subscription("c1", maxsize=3)
+    for seq in range(1, 4):
+        sub.push(event(seq))
+    assert len(sub.events) == 3 and not sub.lagged
+    sub.push(event(4))
+    assert sub.lagged and not sub.events  # the consumer resumes from its last seq, from the log
+    sub.push(event(5))
+    assert not sub.events
+    await asyncio.wait_for(sub.wait(), 0.1)
+
+
+async def test_stopping_the_runtime_closes_every_feed() -> None:
+    rt, _ = runtime()
+    subs = [rt.subscribe("c1"), rt.subscribe("c1"), rt.subscribe("d1")]
+    waiting = [asyncio.create_task(s.wait()) for s in subs]
+    await asyncio.sleep(0)
+    await rt.stop()
+    await asyncio.wait_for(asyncio.gather(*waiting), 0.5)
+    assert all(s.closed for s in subs)
