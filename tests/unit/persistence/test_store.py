@@ -527,11 +527,13 @@ def visible(events: list[Event], participant: str) -> list[Event]:
     return [e for e in events if participant in e.audience]
 
 
-async def test_sqlite_file_indexes_the_audience_behind_the_log(tmp_path: Path) -> None:
+async def test_sqlite_file_indexes_the_audience_behind_the_log(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """On a SQLite file the audience index is committed in batches after the events: a moment behind,
     never behind a read of it."""
     from server.persistence import store as store_module
 
+    monkeypatch.setattr(store_module, "AUDIENCE_DELAY_S", 3600.0)  # no timer during the first part
     events = scenario(12)
     s = await EventStore.open(f"sqlite:///{tmp_path / 'venue.db'}")
     try:
@@ -539,14 +541,21 @@ async def test_sqlite_file_indexes_the_audience_behind_the_log(tmp_path: Path) -
         await s.append(events[:20])
         await s.append(events[20:])
         assert await audience_rows(s) == 0 and s.transactions == 2  # the log first, alone
-        await asyncio.sleep(store_module.AUDIENCE_DELAY_S * 3)
-        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events)  # then, in one batch
-        assert s.audience_flushes == 1
         more = scenario(3, seq0=len(events) + 1, prefix="MORE")
         await s.append(more)
         for participant in ("client-a", "client-b", "dealer-1", "dealer-3"):  # a read does not wait
             assert await s.events_for(participant, 0) == visible(events + more, participant)
-        assert s.audience_flushes == 2
+        assert s.audience_flushes == 1
+        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events + more)
+
+        monkeypatch.setattr(store_module, "AUDIENCE_DELAY_S", 0.01)
+        last = scenario(2, seq0=len(events) + len(more) + 1, prefix="LAST")
+        await s.append(last)  # the timer commits the batch with no read
+        for _ in range(200):
+            if s.audience_flushes == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert await audience_rows(s) == sum(len(set(e.audience)) for e in events + more + last)
     finally:
         await s.close()
 
