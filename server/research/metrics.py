@@ -203,6 +203,8 @@ class MetricsRecorder:
         self.events = 0
         self._tsy = universe.n_bonds + np.arange(min(_N_TSY, len(universe.treasuries)))
         self._hedge_books: dict[Any, tuple[object, object, Any]] = {}
+        self._hedge_inputs_cache: dict[Any, tuple[object, object, object, Any]] = {}
+        self._hedge_notionals: Any = None
 
     # ---- hedge overlay ------------------------------------------------------------------------
 
@@ -228,26 +230,38 @@ class MetricsRecorder:
         return book
 
     def _hedge_trade(self, book: _Book, idx: IntArray, x: FloatArray, now: int) -> None:
-        from dealer_bots.pricing.hedge import hedge_notionals
-
-        fm = self.market.factor_model
-        settle = self.market.settle(now)
-        table = fm.exposure_table(self.market.base, settle)
+        table, hb, tsy_scale, prices, etf_px = self._hedge_inputs(book.hedge, now)
         mv = x * table.dirty_price[idx] / 100.0
         exposure = mv @ table.exposures[idx]
-        hb = self._hedge_book(book.hedge, now)
-        h = hedge_notionals(hb, exposure[None, :])[0]  # USD of each hedge instrument, + buy
-        view = self.market.view
-        tsy_dirty = table.dirty_price[self._tsy]
+        h = self._hedge_notionals(hb, exposure[None, :])[0]  # USD of each hedge instrument, + buy
         units = np.zeros_like(book.hedge_units)
-        units[: self._tsy.size] = h[: self._tsy.size] / (tsy_dirty / 100.0)
-        prices = self._hedge_prices(view)
-        for j, ticker in enumerate(_ETFS, start=_N_TSY):
-            px = float(view.etf_price.get(ticker, 0.0))
+        units[: self._tsy.size] = h[: self._tsy.size] / tsy_scale
+        for j, px in enumerate(etf_px, start=_N_TSY):
             units[j] = h[j] / px if px > 0 else 0.0
         book.hedge_units += units
         book.hedge_cash -= float(units @ prices)
         book.hedge_cost += float(np.abs(h) @ hb.half_spread_bp) * 1e-4
+
+    def _hedge_inputs(self, cfg: Any, now: int) -> tuple[Any, Any, FloatArray, FloatArray, list[float]]:
+        """What a trade's hedge needs besides its lines: the exposure table and the hedge book of the market
+        step (``base``) at the settlement date of ``now``, the Treasuries' dirty prices per 1 face, and the
+        hedge instruments' prices in the current view. Looked up once per (step, settlement date, view)
+        and hedge config, not per trade: the same arrays, so the same arithmetic on them."""
+        market = self.market
+        base, view = market.base, market.view
+        settle = market.settle(now)
+        hit = self._hedge_inputs_cache.get(cfg)
+        if hit is not None and hit[0] is base and hit[1] is view and hit[2] == settle:
+            return hit[3]
+        if self._hedge_notionals is None:
+            from dealer_bots.pricing.hedge import hedge_notionals
+
+            self._hedge_notionals = hedge_notionals
+        table = market.factor_model.exposure_table(base, settle)
+        inputs = (table, self._hedge_book(cfg, now), table.dirty_price[self._tsy] / 100.0, self._hedge_prices(view),
+                  [float(view.etf_price.get(ticker, 0.0)) for ticker in _ETFS])
+        self._hedge_inputs_cache[cfg] = (base, view, settle, inputs)
+        return inputs
 
     def _hedge_prices(self, view: Any) -> FloatArray:
         """Per unit of each hedge instrument: Treasury clean price per 1 face, ETF price per share."""

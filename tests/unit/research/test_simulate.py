@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from server.domain.events import Event
 from server.research.report import render_metrics
@@ -64,3 +68,55 @@ def test_outputs(tmp_path: Path) -> None:
     assert metrics["run"]["log_sha256"] == result.log_sha256
     assert "Client cost by kind" in (tmp_path / "metrics.txt").read_text()
     assert (tmp_path / "pnl.png").stat().st_size > 1000 and (tmp_path / "markouts.png").exists()
+
+
+def _reference_hedge_trade(metrics: Any, book: Any, idx: Any, x: Any, now: int) -> None:
+    """The hedge overlay of one trade with every input looked up afresh (what ``_hedge_trade`` caches)."""
+    from dealer_bots.pricing.hedge import hedge_notionals
+
+    market = metrics.market
+    settle = market.settle(now)
+    table = market.factor_model.exposure_table(market.base, settle)
+    mv = x * table.dirty_price[idx] / 100.0
+    hb = metrics._hedge_book(book.hedge, now)
+    h = hedge_notionals(hb, (mv @ table.exposures[idx])[None, :])[0]
+    view = market.view
+    units = np.zeros_like(book.hedge_units)
+    tsy = metrics._tsy
+    units[: tsy.size] = h[: tsy.size] / (table.dirty_price[tsy] / 100.0)
+    for j, ticker in enumerate(("LQD", "HYG"), start=tsy.size):
+        px = float(view.etf_price.get(ticker, 0.0))
+        units[j] = h[j] / px if px > 0 else 0.0
+    book.hedge_units += units
+    book.hedge_cash -= float(units @ metrics._hedge_prices(view))
+    book.hedge_cost += float(np.abs(h) @ hb.half_spread_bp) * 1e-4
+
+
+def test_hedge_overlay_inputs_follow_the_market() -> None:
+    """The overlay's cached inputs (exposure table, hedge book, hedge prices) are those of the moment of
+    each trade: across market steps and impacted views, every book's hedge equals the one computed afresh."""
+    raw = small_raw(horizon_hours=0.2)
+    raw["market"] = {"step_s": 30, "impact": True, "impact_refresh_s": 0}
+    raw["dealers"] = [
+        {"id": "hedger", "strategy": "mid_spread", "hedge": {"rates_ratio": 1.0, "credit_ratio": 0.8}},
+        {"id": "other", "strategy": "mid_spread", "config": {"skew_bp": 0.5},
+         "hedge": {"rates_ratio": 0.5, "credit_ratio": 1.0}},
+    ]
+    sim = Simulation(parse_scenario(raw), 4)
+    metrics = sim.metrics
+    shadows = {d: copy.deepcopy(b) for d, b in metrics.books.items()}
+    real = metrics._hedge_trade
+    checked = 0
+
+    def both(book: Any, idx: Any, x: Any, now: int) -> None:
+        nonlocal checked
+        real(book, idx, x, now)
+        shadow = shadows[next(d for d, b in metrics.books.items() if b is book)]
+        _reference_hedge_trade(metrics, shadow, idx, x, now)
+        assert np.array_equal(book.hedge_units, shadow.hedge_units)
+        assert (book.hedge_cash, book.hedge_cost) == (shadow.hedge_cash, shadow.hedge_cost)
+        checked += 1
+
+    metrics._hedge_trade = both  # type: ignore[method-assign]
+    sim.run()
+    assert checked > 20 and sim.market.steps > 5
