@@ -127,6 +127,16 @@ class PricedLine(PricedBasket):
 
 _ALPHA: dict[tuple[int, float, float], float] = {}
 
+# ``scipy.special.lambertw(z)`` is the ufunc ``_lambertw(z, asarray(0, long), 1e-8)`` behind a Python
+# wrapper whose conversions cost more than the call: the same ufunc with the same arguments, called
+# directly (through the wrapper if a SciPy version has no such ufunc).
+try:
+    from scipy.special._ufuncs import _lambertw as _LAMBERTW
+except ImportError:  # pragma: no cover - depends on the SciPy version
+    _LAMBERTW = lambertw
+_BRANCH_0 = np.asarray(0, dtype=np.dtype("long"))
+_LAMBERTW_TOL = 1e-8
+
 
 def _alpha(n_dealers: int, cfg: CompetitionConfig) -> float:
     """``competition.alpha`` (it depends on the panel size, ``beta`` and ``epsilon`` only), memoized."""
@@ -225,7 +235,7 @@ def price_line(ctx: MarketRisk, cfg: PricingConfig, index: int, face: float, *, 
     cost_rel = (liquidity + hedge_c + risk_c + cap_c + inventory + bs_charge) / reference
     a = _alpha(n_dealers, comp)
     z = 1.0 + a + comp.beta * cost_rel
-    w = float(lambertw(np.exp(min(max(-z, -_EXP_LIMIT), _EXP_LIMIT))).real)
+    w = float(_LAMBERTW(np.exp(min(max(-z, -_EXP_LIMIT), _EXP_LIMIT)), _BRANCH_0, _LAMBERTW_TOL).real)
     m_rel = comp.markup_scale * (1.0 + w) / comp.beta
     markup = _allocate(m_rel * reference, ref_line, notional)
     z = a + comp.beta * (cost_rel + m_rel)

@@ -74,7 +74,7 @@ class UnitRisk:
     """Per instrument (corporates then Treasuries): its inputs and its risk per 1 USD of market value
     (nothing that moves with the mids)."""
 
-    __slots__ = ("_blocks", "_book", "_cov", "_exposure", "_idio_var", "_inputs", "_n_bonds", "n")
+    __slots__ = ("_blocks", "_book", "_cov", "_exposure", "_idio_var", "_inputs", "_n_bonds", "_rows", "n")
 
     def __init__(self, ctx: MarketRisk) -> None:
         # The arrays it needs, not ``ctx``: ``ctx`` caches this object, and no cycle keeps either alive.
@@ -86,16 +86,22 @@ class UnitRisk:
         self._n_bonds = ctx.universe.n_bonds
         self._inputs = (ctx.holding_days, ctx.rfq_bp, ctx.reduction, ctx.is_hy, ctx.duration, ctx.krd)
         self._blocks: list[FloatArray | None] = [None] * -(-self.n // BLOCK)
+        self._rows: dict[int, tuple[float, ...]] = {}
 
-    def row(self, i: int) -> list[float]:
-        """Instrument ``i``'s row (``ROW`` order, then the hedge), as Python floats."""
+    def row(self, i: int) -> tuple[float, ...]:
+        """Instrument ``i``'s row (``ROW`` order, then the hedge), as Python floats (kept once read: an
+        instrument is priced again and again on one market step's tables)."""
+        row = self._rows.get(i)
+        if row is not None:
+            return row
         if not 0 <= i < self.n:
             raise IndexError(f"instrument index {i} out of range for {self.n} instruments")
         b, k = divmod(i, BLOCK)
         block = self._blocks[b]
         if block is None:
             block = self._blocks[b] = self.block(b)
-        return block[k].tolist()
+        row = self._rows[i] = tuple(block[k].tolist())
+        return row
 
     def block(self, b: int) -> FloatArray:
         """Rows ``b x BLOCK`` to ``(b + 1) x BLOCK`` (fewer in the last block), computed (not cached)."""
