@@ -84,6 +84,7 @@ class BotHost:
         self.market = market
         n = len(universe.bonds) + len(universe.treasuries)
         self._books = {d: _Book(np.zeros(n, dtype=np.float64)) for d in self.specs}
+        self._index_of = universe.index_of
 
     @property
     def dealer_ids(self) -> tuple[str, ...]:
@@ -186,8 +187,13 @@ class BotHost:
             return
         lines = trade["lines"]
         assert isinstance(lines, list)
-        _, idx, sides, qty = line_arrays(lines, self.universe.index_of)
-        np.add.at(book.positions, idx, -sides * qty.astype(np.float64))  # the dealer takes the other side
+        if len(lines) == 1:  # np.add.at's arithmetic for one line: a sign times the face, then one sum
+            line = lines[0]
+            sign = 0 if line["side"] is None else (1 if line["side"] == "buy" else -1)
+            book.positions[self._index_of(line["instrument"], "instrument")] += -sign * float(line["quantity"])
+        else:
+            _, idx, sides, qty = line_arrays(lines, self._index_of)
+            np.add.at(book.positions, idx, -sides * qty.astype(np.float64))  # the dealer takes the other side
         net_settlement = trade["net_settlement"]
         assert isinstance(net_settlement, int | float)
         book.cash -= float(net_settlement)  # cash to the client is cash from the dealer

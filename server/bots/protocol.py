@@ -25,6 +25,17 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     return view
 
 
+def _frozen(a: NDArray[Any]) -> NDArray[Any]:
+    """``a`` itself made read-only: for an array nobody else holds (no view needed)."""
+    a.setflags(write=False)
+    return a
+
+
+# Payload strings to enum members by dict (an enum's own lookup by value is a Python-level call).
+_KINDS: dict[str, InquiryKind] = {k.value: k for k in InquiryKind}
+_QUOTE_TYPES: dict[str, QuoteType] = {q.value: q for q in QuoteType}
+
+
 @dataclass(frozen=True, slots=True)
 class InquiryView:
     """What a dealer may know of an inquiry: no other dealer's name, no other dealer's quote."""
@@ -59,15 +70,19 @@ class InquiryView:
     @property
     def dealer_signed_quantity(self) -> NDArray[np.float64]:
         """Face the dealer would end up long (+) or short (-) per line if it won."""
-        return _readonly((-self.sides.astype(np.float64)) * self.quantities)
+        return _frozen((-self.sides.astype(np.float64)) * self.quantities)
 
     @classmethod
     def from_event(cls, data: dict[str, Any], universe: Universe) -> InquiryView:
-        instruments, idx, sides, qty = line_arrays(data["lines"], universe.index_of)
-        return cls(inquiry_id=data["inquiry_id"], kind=InquiryKind(data["kind"]), client_id=data["client_id"],
-                   quote_type=QuoteType(data["quote_type"]), instruments=instruments, idx=_readonly(idx),
-                   sides=_readonly(sides), quantities=_readonly(qty), panel_size=int(data["panel_size"]),
-                   created_ts=int(data["created_ts"]), expires_ts=int(data["expires_ts"]), name=data.get("name"))
+        instruments, idx, sides, qty = line_arrays(data["lines"], universe.index_of)  # new arrays: frozen in place
+        kind = _KINDS.get(data["kind"])
+        quote_type = _QUOTE_TYPES.get(data["quote_type"])
+        return cls(inquiry_id=data["inquiry_id"], kind=InquiryKind(data["kind"]) if kind is None else kind,
+                   client_id=data["client_id"],
+                   quote_type=QuoteType(data["quote_type"]) if quote_type is None else quote_type,
+                   instruments=instruments, idx=_frozen(idx), sides=_frozen(sides), quantities=_frozen(qty),
+                   panel_size=int(data["panel_size"]), created_ts=int(data["created_ts"]),
+                   expires_ts=int(data["expires_ts"]), name=data.get("name"))
 
 
 @dataclass(frozen=True, slots=True)
