@@ -52,6 +52,7 @@ log = logging.getLogger("rfqsim.store")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits of the SQLite writer between background WAL checkpoints
+WAL_SIZE_LIMIT = 64 << 20  # bytes the WAL file is cut back to when it starts over
 # SQLite file: the audience index (event_audience) is written behind the log, in batches: at most
 # this many seconds or rows after the events it indexes, and before any read of it.
 AUDIENCE_DELAY_S = 0.05
@@ -219,6 +220,7 @@ class EventStore:
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="rfqsim-checkpoint") if sync_writer else None
         self._checkpoint: asyncio.Future[Any] | None = None
         self._commits_since_checkpoint = 0
+        self._wal_catch_up = False  # a background checkpoint ended: finish its tail before the next commit
         self.checkpoints = 0  # background checkpoints completed
         self.transactions = 0  # appends committed (one transaction each)
         self._write_conn: Any = None  # SQLite: the DBAPI connection appends commit on
@@ -354,6 +356,8 @@ class EventStore:
         if self._sync_writer is not None:
             if not self._audience_checked:
                 self._catch_up_audience()
+            if self._wal_catch_up:
+                await self._checkpoint_tail()
             self._append_sync(rows)
             self._commits_since_checkpoint += 1
             if rows.audience:
@@ -485,10 +489,24 @@ class EventStore:
             self._checkpoint = None
             if not f.cancelled() and f.exception() is None:
                 self.checkpoints += 1
+                self._wal_catch_up = True
             elif not f.cancelled():
                 log.warning("SQLite checkpoint failed (the WAL keeps growing until one succeeds): %s", f.exception())
 
         fut.add_done_callback(done)
+
+    async def _checkpoint_tail(self) -> None:
+        """Finish what the last background checkpoint began, before this commit: the frames appended
+        while it ran. The WAL only starts over from the beginning once it is checkpointed to its end,
+        which a checkpoint running beside a stream of commits never reaches; this one runs between
+        two commits (they wait for it, the event loop does not) and takes as long as copying the few
+        frames written meanwhile. Without it the WAL would grow for as long as the load lasts."""
+        assert self._checkpointer is not None
+        self._wal_catch_up = False
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._checkpointer, self._checkpoint_sync, "PASSIVE")
+        except Exception as exc:  # the next background checkpoint tries again
+            log.warning("SQLite checkpoint failed (the WAL keeps growing until one succeeds): %s", exc)
 
     def _checkpoint_sync(self, mode: str) -> None:
         """Copy the WAL into the database (``PASSIVE``: as far as readers allow, never waiting)."""
@@ -637,6 +655,7 @@ def _install_sqlite_hooks(engine: Engine, *, autocheckpoint: bool = True) -> Non
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not autocheckpoint:  # the store checkpoints in the background (EventStore._start_checkpoint)
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
+                cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a WAL that starts over shrinks
         finally:
             cursor.close()
 

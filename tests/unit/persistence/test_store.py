@@ -515,6 +515,35 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path: Path, monk
         await again.close()
 
 
+async def test_sqlite_wal_stays_bounded_under_continuous_appends(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A passive checkpoint that runs while appends go on never catches up with them, and the WAL
+    restarts only from a fully checkpointed one: without a short catch-up between two commits the
+    WAL would grow for as long as the load lasts (and every commit and read slow down with it)."""
+    from server.persistence import store as store_module
+
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 20)
+    path = tmp_path / "venue.db"
+    wal = path.with_name(path.name + "-wal")
+    s = await EventStore.open(f"sqlite:///{path}")
+    sizes = []
+    try:
+        await s.migrate()
+        seq0 = 1
+        for round_ in range(30):
+            events = scenario(20, seq0=seq0, prefix=f"R{round_}")
+            seq0 += len(events)
+            for i in range(0, len(events), 4):
+                await s.append(events[i:i + 4])  # back to back, as under load
+                await asyncio.sleep(0)  # a turn of the event loop between commits
+            sizes.append(wal.stat().st_size)
+        assert s.checkpoints >= 10
+    finally:
+        await s.close()
+    # about 25 commits per round: without restarts the WAL grows by the same amount every round
+    assert max(sizes[10:]) < 2 * max(sizes[:10]), sizes
+
+
 # ------------------------------------------------------------------ the audience index behind the log
 
 
