@@ -467,6 +467,39 @@ async def _cancel(svc: VenueServices, who: Participant, inquiry_id: str, body: C
     return inquiry_view(svc.venue.inquiry_for(inquiry_id, who.id, kind), who.id)
 
 
+def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal as the venue's JSON error (``{"error": {"code", "field", "reason"}}``): the venue's
+    own, request validation, the framework's (unknown path, wrong method, unreadable body), and the
+    unexpected (a 500 that says nothing was booked but what GET /v1/trades shows)."""
+
+    @app.exception_handler(VenueError)
+    async def venue_error(_: Request, exc: VenueError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> Response:
+        return error_response(validation_error(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        """The framework's own refusals (an unknown path, a method a path does not take, a body that is
+        not text) in the venue's error shape."""
+        error = VenueError(str(exc.detail), code=HTTP_ERROR_CODES.get(exc.status_code, "bad_request"),
+                           field="body" if exc.status_code in (400, 413) else None)
+        error.status = exc.status_code
+        response = error_response(error)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return ORJSONResponse({"error": {"code": "internal", "field": None,
+                                         "reason": "internal error; nothing was booked by this request "
+                                                   "unless its trade appears in GET /v1/trades"}},
+                              status_code=500)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -498,32 +531,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.router.routes.extend(analytics_routes.router.routes)
 
-    @app.exception_handler(VenueError)
-    async def venue_error(_: Request, exc: VenueError) -> Response:
-        return error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, exc: RequestValidationError) -> Response:
-        return error_response(validation_error(list(exc.errors())))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        """The framework's own refusals (an unknown path, a method a path does not take, a body that is
-        not text) in the venue's error shape."""
-        error = VenueError(str(exc.detail), code=HTTP_ERROR_CODES.get(exc.status_code, "bad_request"),
-                           field="body" if exc.status_code in (400, 413) else None)
-        error.status = exc.status_code
-        response = error_response(error)
-        response.headers.update(exc.headers or {})
-        return response
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unexpected error")
-        return ORJSONResponse({"error": {"code": "internal", "field": None,
-                                         "reason": "internal error; nothing was booked by this request "
-                                                   "unless its trade appears in GET /v1/trades"}},
-                              status_code=500)
+    install_error_handlers(app)
 
     base_openapi = app.openapi
 

@@ -20,7 +20,7 @@ import collections
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
@@ -398,24 +398,31 @@ class EventStore:
         audience, most of the pages a commit wrote (bench/bench_api.py)."""
         assert self._sync_writer is not None
         statements = self._sqlite_statements(self._sync_writer.dialect)
-        cursor = self._writer().cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
+            with self._sqlite_transaction() as cursor:
                 for name, _ in _APPEND:
                     params = getattr(rows, name)
                     if params and name != "audience":
                         sql, convert = statements[name]
                         cursor.executemany(sql, [convert(p) for p in params] if convert else params)
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
-            self.transactions += 1
         except sqlite3.IntegrityError as exc:
             raise StoreConflict(_conflict_message(exc)) from exc
         except sqlite3.DataError as exc:
             raise StoreError(f"batch refused, nothing written: {exc}") from exc
+        self.transactions += 1
+
+    @contextlib.contextmanager
+    def _sqlite_transaction(self) -> Iterator[sqlite3.Cursor]:
+        """``BEGIN IMMEDIATE`` on the store's write connection; ``COMMIT``, or ``ROLLBACK`` on any error."""
+        cursor = self._writer().cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
         finally:
             cursor.close()
 
@@ -428,19 +435,11 @@ class EventStore:
             return
         assert self._sync_writer is not None
         sql, _ = self._sqlite_statements(self._sync_writer.dialect)["audience"]
-        cursor = self._writer().cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
+            with self._sqlite_transaction() as cursor:
                 cursor.executemany(sql, self._audience)
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"the audience index is behind the log and could not catch up: {exc}") from exc
-        finally:
-            cursor.close()
         self._audience = []
         self.audience_flushes += 1
         self._commits_since_checkpoint += 1
@@ -457,24 +456,16 @@ class EventStore:
     def _catch_up_audience(self) -> None:
         """After a restart: index the audience of the events a crash left unindexed (those after the
         last indexed one; a crash can only lose the newest batch). Idempotent."""
-        cursor = self._writer().cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
+            with self._sqlite_transaction() as cursor:
                 high = cursor.execute("SELECT coalesce(max(seq), 0) FROM event_audience").fetchone()[0]
                 rows = [(p, seq) for seq, payload in
                         cursor.execute("SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq", (high,))
                         for p in dict.fromkeys(orjson.loads(payload)["audience"])]
                 if rows:
                     cursor.executemany(_AUDIENCE_CATCH_UP, rows)
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"could not restore the audience index from the log: {exc}") from exc
-        finally:
-            cursor.close()
         if rows:
             log.info("restored the audience index of %d events from the log", len({seq for _, seq in rows}))
         self._audience_checked = True

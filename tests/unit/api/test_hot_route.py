@@ -9,14 +9,12 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
-from server.api.app import AuthError, HotRoute, ORJSONResponse, error_response, hot, validation_error
-from server.domain.errors import VenueError
+from server.api.app import AuthError, HotRoute, ORJSONResponse, hot, install_error_handlers
 
 
 class Body(BaseModel):
@@ -51,15 +49,7 @@ def build(route_class: type[APIRoute]) -> FastAPI:
 
     app = FastAPI(default_response_class=ORJSONResponse)
     app.router.routes.extend(r.routes)
-
-    @app.exception_handler(VenueError)
-    async def venue_error(_: Request, exc: VenueError) -> Any:
-        return error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, exc: RequestValidationError) -> Any:
-        return error_response(validation_error(list(exc.errors())))
-
+    install_error_handlers(app)  # the venue's own
     return app
 
 
