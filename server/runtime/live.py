@@ -126,7 +126,10 @@ class LiveRuntime:
             raise VenueUnavailable(f"the venue stopped accepting commands: {self._failed}")
         outcomes, events = self._apply(commands, self.clock(), from_bots=from_bots)
         if events:
-            self._observe(events)
+            try:
+                self._observe(events)
+            except Exception:  # the engine has applied them: they are committed whatever a consumer did
+                log.exception("an in-process consumer failed on events %d-%d", events[0].seq, events[-1].seq)
             self._pending.extend(events)
             try:
                 if self._commit is not None:
@@ -158,8 +161,7 @@ class LiveRuntime:
         then the bots; deliveries due now are answered now, later ones wait for the commit."""
         batch = events
         for _ in range(MAX_INLINE_ROUNDS):
-            for listener in self.listeners:
-                listener(batch)
+            self._tell_listeners(batch)
             if self.bots is None or self._closed:
                 return
             deliveries = self.bots.on_events(batch)
@@ -178,10 +180,16 @@ class LiveRuntime:
                 return
             events.extend(batch)
         log.warning("in-process bots kept answering each other for %d rounds; the rest waits", MAX_INLINE_ROUNDS)
-        for listener in self.listeners:
-            listener(batch)
+        self._tell_listeners(batch)
         if self.bots is not None:
             self._deferred.append((events[-1].seq, self.bots.on_events(batch)))
+
+    def _tell_listeners(self, batch: list[Event]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(batch)
+            except Exception:  # isolation: the bots and the log go on
+                log.exception("listener %r failed on events %d-%d", listener, batch[0].seq, batch[-1].seq)
 
     # streams --------------------------------------------------------------------
     def subscribe(self, participant_id: str) -> Subscription:

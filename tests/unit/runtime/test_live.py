@@ -194,3 +194,20 @@ async def test_stopping_the_runtime_closes_every_feed() -> None:
     await rt.stop()
     await asyncio.wait_for(asyncio.gather(*waiting), 0.5)
     assert all(s.closed for s in subs)
+
+
+async def test_a_failing_listener_keeps_neither_the_bots_nor_the_log_from_the_events() -> None:
+    rt, store = runtime()
+
+    def broken(batch: list[Event]) -> None:
+        raise RuntimeError("listener bug")
+
+    rt.listeners.append(broken)
+    sub = rt.subscribe("c1")
+    outcome = await rt.execute(rfq())
+    assert outcome.error is None and len(store.batches) == 1
+    types = [e.type for e in store.batches[0]]
+    assert types[0] == ev.INQUIRY_CREATED
+    assert types.count(ev.QUOTE_NEW) + types.count(ev.QUOTE_PASSED) == len(DEALERS)  # the bots still answered
+    assert [e.seq for e in sub.events] == [e.seq for e in store.batches[0] if "c1" in e.audience]
+    await rt.stop()
