@@ -530,7 +530,7 @@ async def test_sqlite_wal_stays_bounded_under_continuous_appends(tmp_path: Path,
     try:
         await s.migrate()
         seq0 = 1
-        for round_ in range(30):
+        for round_ in range(40):
             events = scenario(20, seq0=seq0, prefix=f"R{round_}")
             seq0 += len(events)
             for i in range(0, len(events), 4):
@@ -540,8 +540,11 @@ async def test_sqlite_wal_stays_bounded_under_continuous_appends(tmp_path: Path,
         assert s.checkpoints >= 10
     finally:
         await s.close()
-    # about 25 commits per round: without restarts the WAL grows by the same amount every round
-    assert max(sizes[10:]) < 2 * max(sizes[:10]), sizes
+    # about 25 commits per round: without restarts the WAL grows by the same amount every round (to
+    # eight times its size after the first ten); restarting, it stays within a checkpoint interval or
+    # two of frames (a restart can miss a turn when a checkpoint is still running)
+    first = sorted(sizes[:10])[5]
+    assert max(sizes[20:]) < 4 * first, sizes
 
 
 # ------------------------------------------------------------------ the audience index behind the log
