@@ -183,6 +183,7 @@ class VenueServices:
         bots = BotHost(specs, universe, live_market.snapshot)
         runtime = LiveRuntime(venue, bots, commit=writer.write, clock=clock,
                               queue_size=settings.stream_queue_size)
+        writer.on_commit = runtime.committed  # streams hear of a commit in the writer's turn
         runtime.start()
         live_market.start(runtime)
         if recovered:

@@ -20,7 +20,7 @@ import collections
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
@@ -694,10 +694,16 @@ class GroupCommitWriter:
     Failure: if a transaction fails, every waiter of that batch gets the exception and nothing of
     the batch is written; the writer goes on with later batches. A waiter that is cancelled does
     not withdraw its events: they are committed all the same.
+
+    ``on_commit`` (optional) is called with the highest committed seq right after each commit, in
+    the writer's own turn of the event loop, before the waiters resume (a turn later): the live
+    runtime publishes from it, so streams do not wait for the waiter's turn.
     """
 
-    def __init__(self, store: EventStore, *, max_batch_events: int = 10_000) -> None:
+    def __init__(self, store: EventStore, *, max_batch_events: int = 10_000,
+                 on_commit: Callable[[int], None] | None = None) -> None:
         self._store = store
+        self.on_commit = on_commit
         self._max_batch = max_batch_events
         self._pending: collections.deque[tuple[list[Event], asyncio.Future[None]]] = collections.deque()
         self._wakeup = asyncio.Event()
@@ -794,6 +800,11 @@ class GroupCommitWriter:
                 self._last_seq = events[-1].seq
                 self.commits += 1
                 self.events_written += len(events)
+                if self.on_commit is not None:
+                    try:
+                        self.on_commit(events[-1].seq)
+                    except Exception:  # the waiters still learn that their events are committed
+                        log.exception("on_commit failed after seq %d", events[-1].seq)
                 for fut in waiters:
                     if not fut.done():
                         fut.set_result(None)

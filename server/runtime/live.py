@@ -140,10 +140,17 @@ class LiveRuntime:
                 self._failed = exc
                 log.exception("event store commit failed; the venue stops accepting commands")
                 raise VenueUnavailable("the event store is unavailable") from exc
-            self._committed_seq = max(self._committed_seq, events[-1].seq)
-            self._publish()
+            self.committed(events[-1].seq)
         self._arm_timer()
         return outcomes
+
+    def committed(self, seq: int) -> None:
+        """Events up to ``seq`` are durable: publish them. The group commit writer calls this right
+        after its commit (``GroupCommitWriter.on_commit``), a turn of the event loop before the
+        command's caller resumes; the caller's own call then finds nothing left to publish."""
+        if seq > self._committed_seq:
+            self._committed_seq = seq
+            self._publish()
 
     def _apply(self, commands: Sequence[Command], now: int, *, from_bots: bool) -> tuple[list[Outcome], list[Event]]:
         """Run ``commands`` through the engine; a bot's refused command falls back to a pass (once)."""

@@ -211,3 +211,33 @@ async def test_a_failing_listener_keeps_neither_the_bots_nor_the_log_from_the_ev
     assert types.count(ev.QUOTE_NEW) + types.count(ev.QUOTE_PASSED) == len(DEALERS)  # the bots still answered
     assert [e.seq for e in sub.events] == [e.seq for e in store.batches[0] if "c1" in e.audience]
     await rt.stop()
+
+
+async def test_streams_hear_of_a_commit_in_the_writers_turn_before_the_caller_resumes() -> None:
+    from server.persistence import EventStore, GroupCommitWriter
+
+    store = await EventStore.open("sqlite://")
+    await store.migrate()
+    writer = GroupCommitWriter(store)
+    writer.start()
+    u = small_universe()
+    market = u.initial_market()
+    bots = BotHost([BotSpec(d, default_strategy(i, d)) for i, d in enumerate(DEALERS)], u, lambda: market)
+    rt = LiveRuntime(make_venue(), bots, commit=writer.write)
+    writer.on_commit = rt.committed
+    rt.start()
+    sub = rt.subscribe("c1")
+    try:
+        task = asyncio.create_task(rt.execute(rfq()))
+        deadline = asyncio.get_running_loop().time() + 5
+        while not sub.events and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0)  # one turn at a time: the caller cannot slip past unseen
+        assert sub.events and not task.done()  # published from the writer's turn: the caller is a turn behind
+        outcome = await task
+        assert outcome.error is None and rt.published_seq == sub.events[-1].seq
+        seqs = [e.seq for e in sub.events]
+        assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))  # once each, in order
+    finally:
+        await rt.stop()
+        await writer.stop()
+        await store.close()
