@@ -139,10 +139,7 @@ class _Client:
     no_quotes: int = 0
     face_asked: float = 0.0
     face_done: float = 0.0
-    cost_usd: float = 0.0
-    cost_base: float = 0.0
-    arrival_usd: float = 0.0
-    arrival_base: float = 0.0
+    cost: _Cost = field(default_factory=_Cost)  # against mid and against arrival, as for its client type
     quotes_received: int = 0
 
 
@@ -407,11 +404,7 @@ class MetricsRecorder:
         client = self.clients.get(client_id)
         if client is not None:
             client.face_done += face
-            client.cost_usd += cost
-            client.cost_base += base
-            if arrival is not None:
-                client.arrival_usd += arrival[0]
-                client.arrival_base += arrival[1]
+            client.cost.add(cost, base, arrival, n)
             self.types[client.client_type].add(cost, base, arrival, n)
         self.kinds[kind].add(cost, base, arrival, n)
 
@@ -581,8 +574,8 @@ class MetricsRecorder:
                 "notional_completion_rate": round(_ratio(c.face_done, c.face_asked), 6),
                 "face_asked_usd": round(c.face_asked, 2), "face_done_usd": round(c.face_done, 2),
                 "quotes_per_inquiry": round(_ratio(c.quotes_received, c.inquiries), 4),
-                "cost_usd": round(c.cost_usd, 2), "cost_bp": _bp(c.cost_usd, c.cost_base),
-                "cost_vs_arrival_bp": _bp(c.arrival_usd, c.arrival_base),
+                "cost_usd": round(c.cost.usd, 2), "cost_bp": _bp(c.cost.usd, c.cost.base),
+                "cost_vs_arrival_bp": _bp(c.cost.arrival_usd, c.cost.arrival_base),
             }
         series = {"t_s": self.times,
                   "dealers": {d: {"gross_usd": b.gross, "net_usd": b.net, "pnl_usd": b.pnl, "capital_usd": b.capital}
