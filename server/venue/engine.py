@@ -88,6 +88,9 @@ class Venue:
         self._counters = {"RFQ": 0, "PT": 0, "Q": 0, "T": 0}
         self._timers: list[tuple[int, str]] = []
         self._open: set[str] = set()
+        # participant -> the inquiries it may see (as the client or on the panel), in creation order
+        self._visible: dict[str, list[Inquiry]] = {}
+        self._creation: dict[str, int] = {}  # inquiry id -> its rank in creation order
         # (participant, idempotency key) -> (fingerprint, id of what the request made)
         self._idempotency: dict[tuple[str, str], tuple[str | None, str]] = {}
         self.configuration: dict[str, Any] | None = None  # from the log's venue.configured event
@@ -186,13 +189,22 @@ class Venue:
 
     def inquiries_for(self, participant_id: str, *, state: InquiryState | None = None,
                       kind: InquiryKind | None = None, limit: int = 100) -> list[Inquiry]:
-        """The inquiries ``participant_id`` may see, newest first."""
+        """The inquiries ``participant_id`` may see, newest (last created) first.
+
+        From the participant's own list, walked from its newest end: a call reads its ``limit``
+        newest matches, however long the venue has run. Open inquiries, when asked for, come from the
+        open set instead if that is the shorter list to sort.
+        """
+        mine = self._visible.get(participant_id, [])
+        candidates: Iterable[Inquiry]
+        if state is InquiryState.OPEN and len(self._open) < len(mine):
+            candidates = sorted((self.inquiries[i] for i in self._open), key=self._seniority, reverse=True)
+        else:
+            candidates = reversed(mine)
         out: list[Inquiry] = []
-        candidates = (self.inquiries[i] for i in self._open) if state is InquiryState.OPEN else iter(
-            self.inquiries.values())
-        for inquiry in sorted(candidates, key=lambda q: (q.created_ts, q.inquiry_id), reverse=True):
-            if (inquiry.client_id == participant_id or participant_id in inquiry.panel) and (
-                    state is None or inquiry.state is state) and (kind is None or inquiry.kind is kind):
+        for inquiry in candidates:
+            if (state is None or inquiry.state is state) and (kind is None or inquiry.kind is kind) and (
+                    inquiry.client_id == participant_id or participant_id in inquiry.panel):
                 out.append(inquiry)
                 if len(out) >= limit:
                     break
@@ -741,6 +753,14 @@ class Venue:
             name=d.get("name"), arrival_mids=d.get("arrival_mids"))
         self.inquiries[inquiry.inquiry_id] = inquiry
         self._open.add(inquiry.inquiry_id)
+        self._creation[inquiry.inquiry_id] = len(self._creation)
+        visible = self._visible
+        for participant in {inquiry.client_id, *inquiry.panel}:
+            seen = visible.get(participant)
+            if seen is None:
+                visible[participant] = [inquiry]
+            else:
+                seen.append(inquiry)
         heapq.heappush(self._timers, (inquiry.expires_ts, inquiry.inquiry_id))
         if d.get("idempotency_key"):
             self._idempotency[(inquiry.client_id, d["idempotency_key"])] = (d.get("fingerprint"),
@@ -757,6 +777,10 @@ class Venue:
         number = int(ident.rsplit("-", 1)[1])
         if number > self._counters[prefix]:
             self._counters[prefix] = number
+
+    def _seniority(self, inquiry: Inquiry) -> int:
+        """Creation order (the newest is the highest)."""
+        return self._creation[inquiry.inquiry_id]
 
     def _order_key(self, inquiry_id: str) -> tuple[int, str]:
         return (self.inquiries[inquiry_id].created_ts, inquiry_id)

@@ -6,6 +6,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.domain import bondmath
 from server.domain import events as ev
@@ -22,9 +24,9 @@ from server.domain.commands import (
     WithdrawQuote,
 )
 from server.domain.errors import Conflict, InvalidInput, NotFound
-from server.domain.types import InquiryState, QuoteState, QuoteType, Side
+from server.domain.types import InquiryKind, InquiryState, QuoteState, QuoteType, Side
 from server.venue.engine import Venue
-from tests.support.engine import DEALERS, T0, S, ig_bond, make_venue, small_universe
+from tests.support.engine import CLIENTS, DEALERS, T0, S, ig_bond, make_venue, small_universe
 
 
 def rfq(v: Venue, side: Side | None = Side.BUY, qty: int = 1_000_000, **kw: object) -> str:
@@ -510,3 +512,73 @@ class TestBenchmarks:
         rebuilt = make_venue()
         rebuilt.replay(log)
         assert rebuilt.curve == shifted and digest(rebuilt) == digest(v)
+
+
+class TestListing:
+    """``inquiries_for``: what a participant may see, newest first, from its own index."""
+
+    @staticmethod
+    def reference(v: Venue, who: str, state: InquiryState | None, kind: InquiryKind | None,
+                  limit: int) -> list[str]:
+        """The listing by brute force: every inquiry, filtered, in reverse creation order."""
+        seen = [i for i in reversed(list(v.inquiries.values()))
+                if (i.client_id == who or who in i.panel) and (state is None or i.state is state)
+                and (kind is None or i.kind is kind)]
+        return [i.inquiry_id for i in seen[:limit]]
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(("rfq", "rfq", "rfq", "pt", "award", "cancel", "tick")),
+                              st.sampled_from(CLIENTS), st.sets(st.sampled_from(DEALERS), min_size=1, max_size=3),
+                              st.integers(0, 40)), max_size=40),
+           st.sampled_from((None, InquiryState.OPEN, InquiryState.AWARDED, InquiryState.CANCELLED,
+                            InquiryState.EXPIRED)),
+           st.sampled_from((None, InquiryKind.RFQ, InquiryKind.PORTFOLIO)), st.integers(2, 12))
+    def test_matches_a_scan_of_every_inquiry(self, steps: list[tuple[str, str, set[str], int]],
+                                             state: InquiryState | None, kind: InquiryKind | None,
+                                             limit: int) -> None:
+        v = make_venue()
+        now = T0
+        made: list[str] = []
+        for what, client, panel, pick in steps:
+            now += S
+            panel_t = tuple(sorted(panel))
+            if what == "rfq":
+                made += [e.data["inquiry_id"] for e in v.execute(
+                    CreateRfq(client, ig_bond(pick % 5), Side.BUY, 1_000_000, panel=panel_t), now).events
+                    if e.type == ev.INQUIRY_CREATED]
+            elif what == "pt":
+                lines = (LineSpec(ig_bond(0), Side.BUY, 1_000_000), LineSpec(ig_bond(1), Side.SELL, 1_000_000))
+                made += [e.data["inquiry_id"] for e in v.execute(
+                    CreatePortfolio(client, lines, panel=panel_t), now).events if e.type == ev.INQUIRY_CREATED]
+            elif made and what in ("award", "cancel"):
+                inquiry = v.inquiries[made[pick % len(made)]]
+                if what == "cancel":
+                    v.execute(Cancel(inquiry.client_id, inquiry.inquiry_id), now)
+                elif not inquiry.is_portfolio:
+                    dealer = inquiry.panel[0]
+                    out = v.execute(SubmitQuote(dealer, inquiry.inquiry_id, level=100.0), now)
+                    if out.error is None:
+                        v.execute(Award(inquiry.client_id, inquiry.inquiry_id, str(out.ref)), now)
+            elif what == "tick":
+                now += pick * 10 * S
+                v.execute(Tick(), now)
+        for who in (*CLIENTS, *DEALERS, "nobody"):
+            listed = [i.inquiry_id for i in v.inquiries_for(who, state=state, kind=kind, limit=limit)]
+            assert listed == self.reference(v, who, state, kind, limit)
+
+    def test_a_call_reads_only_the_newest_matches(self) -> None:
+        v = make_venue()
+        for k in range(300):
+            v.handle(CreateRfq("c1", ig_bond(k % 5), Side.BUY, 1_000_000, panel=("d1",)), T0 + k * S // 100)
+        mine = v.inquiries_for("c1", limit=3)
+        assert [i.inquiry_id for i in mine] == ["RFQ-300", "RFQ-299", "RFQ-298"]  # not "RFQ-99" first
+        assert v.inquiries_for("d2") == [] and v.inquiries_for("c2") == []
+        assert [i.inquiry_id for i in v.inquiries_for("d1", state=InquiryState.OPEN, limit=2)] == [
+            "RFQ-300", "RFQ-299"]
+        for k in range(1, 298):  # three left open: listed from the open set, still newest first
+            v.handle(Cancel("c1", f"RFQ-{k}"), T0 + 4 * S)
+        for who in ("c1", "d1"):
+            assert [i.inquiry_id for i in v.inquiries_for(who, state=InquiryState.OPEN)] == [
+                "RFQ-300", "RFQ-299", "RFQ-298"]
+        assert [i.inquiry_id for i in v.inquiries_for("c1", state=InquiryState.CANCELLED, limit=2)] == [
+            "RFQ-297", "RFQ-296"]
