@@ -31,9 +31,12 @@ import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 from server.bots.host import BotHost, BotSpec  # noqa: E402
+from server.bots.protocol import InquiryView, InventoryView, MarketView  # noqa: E402
 from server.domain.commands import Award, CreateRfq  # noqa: E402
-from server.domain.types import NS_PER_MS, Role, Side  # noqa: E402
+from server.domain.types import NS_PER_MS, NS_PER_SECOND, InquiryKind, QuoteType, Role, Side  # noqa: E402
 from server.research.plugins import build_strategy, registered_strategies, resolve_strategy  # noqa: E402
 from server.research.scenario import Scenario, parse_scenario, universe_for  # noqa: E402
 from server.research.simulate import Simulation  # noqa: E402
@@ -116,6 +119,35 @@ def engine_only(strategies: list[str], n: int) -> dict[str, Any]:
     return {"lifecycles": n, "wall": wall, "per_s": n / wall}
 
 
+def pricing_alone(strategies: list[str], n: int) -> dict[str, Any]:
+    """The five dealers' own work alone: each answers ``n`` one-way RFQs (``on_inquiry``: pricing, quote
+    assembly, rounding) at the scenario's first market state, with no venue, host or runtime around them.
+    Their sum per RFQ bounds the lifecycles per second of any simulation of these dealers on one core,
+    however cheap everything else were made. The best of three passes."""
+    scn = scenario(strategies, rfqs=1, baskets=0, lines=1, impact=False)
+    u = universe_for(scn)
+    market = MarketView(u, u.initial_market(), scn.start_ns)
+    inventory = InventoryView(np.zeros(u.n_instruments))
+    bots = [build_strategy(resolve_strategy(strategies[i % len(strategies)]), {}) for i in range(5)]
+    views = [InquiryView(f"RFQ-{k}", InquiryKind.RFQ, "c1", QuoteType.PRICE, (u.bonds[i].cusip,),
+                         np.array([u.index_of(u.bonds[i].cusip)], dtype=np.int64),
+                         np.array([1 if k % 2 else -1], dtype=np.int8), np.array([1_000_000]), 5, scn.start_ns,
+                         scn.start_ns + 10 * NS_PER_SECOND)
+             for k, i in enumerate((k * 7) % len(u.bonds) for k in range(n))]
+    for bot in bots:  # each bot's per-snapshot tables, built once as at a market step
+        for view in views:
+            bot.on_inquiry(view, market, inventory)
+    walls = []
+    for _ in range(3):  # the least disturbed of three passes: the machine is shared
+        t0 = time.perf_counter()
+        for view in views:
+            for bot in bots:
+                bot.on_inquiry(view, market, inventory)
+        walls.append(time.perf_counter() - t0)
+    wall = min(walls)
+    return {"per_lifecycle_us": 1e6 * wall / n, "ceiling": n / wall}
+
+
 def profile(scn: Scenario) -> None:
     sim = Simulation(scn, hash_log=False)
     prof = cProfile.Profile()
@@ -159,6 +191,9 @@ def main() -> None:
     eng = engine_only(strategies, max(args.rfqs // 4, 500))
     print(f"engine path only (venue + bot host + SimRuntime): {eng['per_s']:,.0f} RFQ lifecycles/s "
           f"({eng['lifecycles']:,} in {eng['wall']:.2f} s)")
+    alone = pricing_alone(strategies, 2_000)
+    print(f"the five dealers' on_inquiry alone (no venue, host or runtime): {alone['per_lifecycle_us']:,.0f} us "
+          f"per RFQ, a ceiling of {alone['ceiling']:,.0f} RFQ lifecycles/s were all else free")
     r = measure(rfq)
     print(f"single-bond RFQ lifecycles/s, full simulation, impact off: {r['per_s']:,.0f} "
           f"({r['lifecycles']:,} RFQs, {r['trades']:,} trades, {r['events']:,} events, {r['wall']:.2f} s, "
