@@ -30,8 +30,8 @@ from dealer_bots.pricing.risk import MarketRisk
 from dealer_bots.pricing.single import price_line
 from server.bots.protocol import DealerBot, Feedback, InquiryView, InventoryView, MarketView, Pass, Quote
 from server.domain.calendar import dates_at
-from server.market.factors import FactorModel, FactorModelConfig
-from server.market.universe import MarketSnapshot, Universe
+from server.market.factors import FactorModel, shared_factor_model
+from server.market.universe import MarketSnapshot
 
 __all__ = ["RiskDealer", "RiskDealerConfig"]
 
@@ -49,22 +49,6 @@ class RiskDealerConfig:
     def __post_init__(self) -> None:
         if self.max_lines < 1 or self.keep_records < 0 or self.settlement_days < 0:
             raise ValueError("max_lines must be positive, keep_records and settlement_days non-negative")
-
-
-_FACTOR_MODELS: dict[tuple[int, FactorModelConfig], FactorModel] = {}
-
-
-def shared_factor_model(universe: Universe, config: FactorModelConfig) -> FactorModel:
-    """One factor model per universe and config in the process, shared by every dealer that uses it:
-    its exposure tables (a few ms per market snapshot) are then computed once per snapshot, not once per
-    dealer. Read-only, so sharing cannot leak one dealer's state to another."""
-    key = (id(universe), config)
-    model = _FACTOR_MODELS.get(key)
-    if model is None or model.universe is not universe:
-        if len(_FACTOR_MODELS) >= 16:
-            _FACTOR_MODELS.pop(next(iter(_FACTOR_MODELS)))
-        model = _FACTOR_MODELS[key] = FactorModel(universe, config)
-    return model
 
 
 class RiskDealer(DealerBot):

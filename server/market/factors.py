@@ -463,3 +463,21 @@ class FactorModel:
         return self.etf_hedge(
             snapshot, idx, weights_usd, ticker, settle, include_premium=include_premium
         ).r_squared
+
+
+_SHARED: dict[tuple[int, FactorModelConfig], FactorModel] = {}
+
+
+def shared_factor_model(universe: Universe, config: FactorModelConfig) -> FactorModel:
+    """One factor model per universe and config in the process, shared by all who use it (a simulation's
+    market and metrics, every dealer that prices with the same config): its exposure tables (a few ms per
+    market snapshot) are then built once per snapshot, not once per user. The model holds only tables
+    computed from the universe, the config and the snapshots it is asked about, the same for every user,
+    so sharing cannot carry one user's state to another."""
+    key = (id(universe), config)
+    model = _SHARED.get(key)
+    if model is None or model.universe is not universe:
+        if len(_SHARED) >= 16:
+            _SHARED.pop(next(iter(_SHARED)))
+        model = _SHARED[key] = FactorModel(universe, config)
+    return model

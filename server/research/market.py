@@ -22,34 +22,28 @@ from server.domain import bondmath
 from server.domain.calendar import date_from_ns, settlement_date
 from server.domain.types import NS_PER_SECOND
 from server.market.evolution import MarketModel, MarketModelConfig
-from server.market.factors import FactorModel, FactorModelConfig
+from server.market.factors import FactorModelConfig, shared_factor_model
 from server.market.impact import ImpactModel
 from server.market.universe import MarketSnapshot, Universe
 from server.research.scenario import MarketSettings
 from server.research.seeds import stream
 
-__all__ = ["MarketState", "factor_model_for"]
+__all__ = ["MarketState"]
 
 FloatArray = NDArray[np.float64]
 Scheduler = Callable[[int, Callable[[], None]], None]
 
 
 @lru_cache(maxsize=8)
-def factor_model_for(universe: Universe, config: FactorModelConfig) -> FactorModel:
-    """One factor model per universe and config per process (its tables are cached by snapshot)."""
-    return FactorModel(universe, config)
-
-
-@lru_cache(maxsize=8)
 def _market_model(universe: Universe, factor: FactorModelConfig, config: MarketModelConfig) -> MarketModel:
-    return MarketModel(universe, factor_model_for(universe, factor), config)
+    return MarketModel(universe, shared_factor_model(universe, factor), config)
 
 
 class MarketState:
     def __init__(self, universe: Universe, settings: MarketSettings, seed: int, schedule: Scheduler) -> None:
         self.universe = universe
         self.settings = settings
-        self.factor_model = factor_model_for(universe, settings.factor_config())
+        self.factor_model = shared_factor_model(universe, settings.factor_config())
         self.model = (_market_model(universe, settings.factor_config(), settings.market_model_config())
                       if settings.evolution else None)
         self.impact = ImpactModel(universe, settings.impact_config())
