@@ -14,7 +14,8 @@ re-tabulate their risk only at market steps). Dealers: the net-risk strategies r
 entry points (group ``rfqsim.dealer_bots``) when there are any, else the reference
 ``MidSpreadDealer``; ``--strategies`` chooses. It also measures the engine path alone (venue, bot
 host and ``SimRuntime``, no clients, market or metrics), which bounds what the research layer can
-reach. Single-threaded: BLAS is held to one thread.
+reach, and the five dealers' ``on_inquiry`` alone (no venue around them), which bounds any
+simulation of these dealers. Single-threaded: BLAS is held to one thread.
 """
 
 from __future__ import annotations
