@@ -86,7 +86,7 @@ def tournament_cmd(
     ] = None,
     seeds: Annotated[int, typer.Option(help="how many seeds (one simulation each)")] = 20,
     first_seed: Annotated[int | None, typer.Option(help="first seed [default: the scenario's]")] = None,
-    workers: Annotated[int, typer.Option(help="local worker processes")] = 1,
+    workers: Annotated[int | None, typer.Option(help="local worker processes [default: CPU count]")] = None,
     ray_address: Annotated[str | None, typer.Option(help="run on Ray: 'local', 'auto' or ray://host:port")] = None,
     latency_ms: Annotated[float, typer.Option(help="every strategy's latency")] = 20.0,
     set_: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
@@ -118,7 +118,8 @@ def tournament_cmd(
     with Progress(TextColumn("[bold]tournament"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task("runs", total=len(seed_list))
-        result = run_tournament(scn, seed_list, workers=workers, ray_address=ray_address,
+        n_workers = workers if workers is not None else min(os.cpu_count() or 1, len(seed_list))
+        result = run_tournament(scn, seed_list, workers=n_workers, ray_address=ray_address,
                                 on_done=lambda n: bar.update(task, completed=n))
     console.print(league_table(result))
     if out is not None:
