@@ -87,10 +87,9 @@ class Venue:
         self.quote_index: dict[str, str] = {}  # quote id -> inquiry id
         self._counters = {"RFQ": 0, "PT": 0, "Q": 0, "T": 0}
         self._timers: list[tuple[int, str]] = []
-        self._open: set[str] = set()
+        self._open: dict[str, None] = {}  # the open inquiries' ids, in creation order (an ordered set)
         # participant -> the inquiries it may see (as the client or on the panel), in creation order
         self._visible: dict[str, list[Inquiry]] = {}
-        self._creation: dict[str, int] = {}  # inquiry id -> its rank in creation order
         # (participant, idempotency key) -> (fingerprint, id of what the request made)
         self._idempotency: dict[tuple[str, str], tuple[str | None, str]] = {}
         self.configuration: dict[str, Any] | None = None  # from the log's venue.configured event
@@ -193,12 +192,12 @@ class Venue:
 
         From the participant's own list, walked from its newest end: a call reads its ``limit``
         newest matches, however long the venue has run. Open inquiries, when asked for, come from the
-        open set instead if that is the shorter list to sort.
+        open set (newest first too) instead when that is the shorter walk.
         """
         mine = self._visible.get(participant_id, [])
         candidates: Iterable[Inquiry]
         if state is InquiryState.OPEN and len(self._open) < len(mine):
-            candidates = sorted((self.inquiries[i] for i in self._open), key=self._seniority, reverse=True)
+            candidates = (self.inquiries[i] for i in reversed(self._open))
         else:
             candidates = reversed(mine)
         out: list[Inquiry] = []
@@ -752,8 +751,7 @@ class Venue:
             expires_ts=d["expires_ts"], instruments=instruments, idx=idx, sides=sides, quantities=quantities,
             name=d.get("name"), arrival_mids=d.get("arrival_mids"))
         self.inquiries[inquiry.inquiry_id] = inquiry
-        self._open.add(inquiry.inquiry_id)
-        self._creation[inquiry.inquiry_id] = len(self._creation)
+        self._open[inquiry.inquiry_id] = None
         visible = self._visible
         for participant in {inquiry.client_id, *inquiry.panel}:
             seen = visible.get(participant)
@@ -770,17 +768,13 @@ class Venue:
         inquiry = self.inquiries[d["inquiry_id"]]
         inquiry.state = InquiryState(d["state"])
         inquiry.ended_ts = ts
-        self._open.discard(inquiry.inquiry_id)
+        self._open.pop(inquiry.inquiry_id, None)
         return inquiry
 
     def _bump(self, prefix: str, ident: str) -> None:
         number = int(ident.rsplit("-", 1)[1])
         if number > self._counters[prefix]:
             self._counters[prefix] = number
-
-    def _seniority(self, inquiry: Inquiry) -> int:
-        """Creation order (the newest is the highest)."""
-        return self._creation[inquiry.inquiry_id]
 
     def _order_key(self, inquiry_id: str) -> tuple[int, str]:
         return (self.inquiries[inquiry_id].created_ts, inquiry_id)
