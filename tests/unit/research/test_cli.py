@@ -76,11 +76,14 @@ def test_simulate_reports_validation_errors(tmp_path: Path) -> None:
 
 def test_tournament_and_sweep(tmp_path: Path) -> None:
     path = write(tmp_path)
+    # Piped, with no COLUMNS: the league keeps its full width (not rich's 80 columns, which fold every cell).
     result = CliRunner().invoke(app(), ["tournament", str(path), "--strategies", "mid_spread,mid_spread",
                                         "--seeds", "2", "--out", str(tmp_path / "t")],
-                                 env={"COLUMNS": "250"})
+                                 env={"COLUMNS": None})
     assert result.exit_code == 0, result.output
     assert "League" in result.output and "mid_spread-2" in result.output
+    header = next(line for line in result.output.splitlines() if "hit ratio" in line)
+    assert "spread capt." in header and "mko 30s bp" in header
     league = json.loads((tmp_path / "t" / "league.json").read_text())
     assert sorted(r["dealer"] for r in league) == ["mid_spread", "mid_spread-2"]
     result = CliRunner().invoke(app(), ["sweep", str(path), "--grid", "dealers[1].config.skew_bp=0,3", "--seeds", "2",
