@@ -52,6 +52,7 @@ from clients.sdk.models import (
     TradeTca,
     best_quote,
 )
+from server.console import output_console
 
 EXIT_OK, EXIT_NO_TRADE, EXIT_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 RETRYABLE_AWARD = frozenset({"quote_withdrawn", "quote_replaced", "quote_expired"})
@@ -80,7 +81,7 @@ class QuoteTypeChoice(StrEnum):
 # -- plumbing ----------------------------------------------------------------------------------------
 
 def _consoles() -> tuple[Console, Console]:
-    return Console(highlight=False), Console(stderr=True, highlight=False)
+    return output_console(highlight=False), Console(stderr=True, highlight=False)
 
 
 class CliExit(Exception):

@@ -18,6 +18,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from server.console import output_console
+
 __all__ = ["register"]
 
 _AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*(k|m|mm|bn|b)?\s*$", re.IGNORECASE)
@@ -70,7 +72,7 @@ def switch_trade(
     from server.demo.report import print_summary, write_html
     from server.demo.switch_trade import SwitchTradeConfig, run_switch_trade
 
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     err = Console(stderr=True, highlight=False)
     if sim and url is not None:
         err.print("error: --sim and --url are exclusive: in-process or against a venue, not both")

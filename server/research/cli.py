@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from server.console import output_console
+
 __all__ = ["register"]
 
 _SET_HELP = "override a scenario setting: key.path=value (a TOML value), repeatable"
@@ -37,19 +39,6 @@ def _fail(console: Console, exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
-PIPED_WIDTH = 200
-"""Columns of standard output when it is not a terminal and ``COLUMNS`` is not set (rich's default there,
-80, folds every cell of a league table into a few characters)."""
-
-
-def _output_console() -> Console:
-    """Standard output: a terminal's own width, or ``PIPED_WIDTH`` when piped or redirected to a file."""
-    console = Console()
-    if not console.is_terminal and not os.environ.get("COLUMNS"):
-        console = Console(width=PIPED_WIDTH)
-    return console
-
-
 def _seeds(first: int, n: int) -> list[int]:
     if n < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--seeds")
@@ -69,7 +58,7 @@ def simulate_cmd(
     from server.research.scenario import ScenarioError, load_scenario
     from server.research.simulate import simulate
 
-    console = _output_console()
+    console = output_console()
     err = Console(stderr=True)
     try:
         scn = load_scenario(scenario, _overrides(set_))
@@ -112,7 +101,7 @@ def tournament_cmd(
     from server.research.sweep import write_rows
     from server.research.tournament import league_table, run_tournament, tournament_scenario
 
-    console = _output_console()
+    console = output_console()
     err = Console(stderr=True)
     try:
         if scenario is None:
@@ -155,7 +144,7 @@ def sweep_cmd(
     from server.research.scenario import ScenarioError, parse_scenario, read_scenario_file
     from server.research.sweep import parse_grid, run_sweep, sweep_table, write_rows
 
-    console = _output_console()
+    console = output_console()
     err = Console(stderr=True)
     try:
         raw = read_scenario_file(scenario)
