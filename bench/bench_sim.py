@@ -131,7 +131,7 @@ def pricing_alone(strategies: list[str], n: int) -> dict[str, Any]:
     inventory = InventoryView(np.zeros(u.n_instruments))
     bots = [build_strategy(resolve_strategy(strategies[i % len(strategies)]), {}) for i in range(5)]
     views = [InquiryView(f"RFQ-{k}", InquiryKind.RFQ, "c1", QuoteType.PRICE, (u.bonds[i].cusip,),
-                         np.array([u.index_of(u.bonds[i].cusip)], dtype=np.int64),
+                         np.array([i], dtype=np.int64),  # corporates come first: bond i is instrument i
                          np.array([1 if k % 2 else -1], dtype=np.int8), np.array([1_000_000]), 5, scn.start_ns,
                          scn.start_ns + 10 * NS_PER_SECOND)
              for k, i in enumerate((k * 7) % len(u.bonds) for k in range(n))]

@@ -39,6 +39,11 @@ def _fail(console: Console, exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _workers(requested: int | None, runs: int) -> int:
+    """Local worker processes: as asked, or one per CPU but no more than there are runs."""
+    return requested if requested is not None else max(1, min(os.cpu_count() or 1, runs))
+
+
 def _seeds(first: int, n: int) -> list[int]:
     if n < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--seeds")
@@ -120,8 +125,7 @@ def tournament_cmd(
     with Progress(TextColumn("[bold]tournament"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task("runs", total=len(seed_list))
-        n_workers = workers if workers is not None else min(os.cpu_count() or 1, len(seed_list))
-        result = run_tournament(scn, seed_list, workers=n_workers, ray_address=ray_address,
+        result = run_tournament(scn, seed_list, workers=_workers(workers, len(seed_list)), ray_address=ray_address,
                                 on_done=lambda n: bar.update(task, completed=n))
     console.print(league_table(result))
     if out is not None:
@@ -151,14 +155,13 @@ def sweep_cmd(
         axes = parse_grid(grid)
         base = parse_scenario(raw, str(scenario))
         result_seeds = _seeds(base.seed if first_seed is None else first_seed, seeds)
-        n_workers = workers if workers is not None else (os.cpu_count() or 1)
         total = max(1, len(result_seeds))
         for _, values in axes:
             total *= len(values)
         with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bar:
             task = bar.add_task("runs", total=total)
-            result = run_sweep(raw, axes, result_seeds, workers=n_workers, ray_address=ray_address,
+            result = run_sweep(raw, axes, result_seeds, workers=_workers(workers, total), ray_address=ray_address,
                                source=str(scenario), on_done=lambda n: bar.update(task, completed=n))
     except ScenarioError as exc:
         raise _fail(err, exc) from None
